@@ -1,0 +1,78 @@
+# The two commands of the README: `make demo` and `make test`. Everything they need is
+# set up here, from a fresh Debian machine: the toolchain venv, a Docker engine, images.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+VENV := .venv
+STAMP := $(VENV)/.installed-$(shell sha256sum requirements.txt | cut -c1-12)
+COLLECTIONS := $(CURDIR)/.cache/collections
+COLLECTION_LINK := $(COLLECTIONS)/ansible_collections/djangoops/services
+
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
+export ANSIBLE_FORCE_COLOR := false
+export PY_COLORS := 0
+export DJANGOOPS_IMAGE_PREFIX ?= djangoops-test
+
+SCENARIO ?= platform
+
+.PHONY: help venv collection docker images lint unit molecule scenario test build demo demo-clean clean
+
+help:
+	@echo "make demo        deploy the sample app into a local container and print how to reach it"
+	@echo "make test        yamllint, ansible-lint, unit tests, then every Molecule scenario"
+	@echo "make scenario SCENARIO=name   one Molecule scenario (molecule test)"
+	@echo "make build       build the collection tarball"
+
+venv: $(STAMP)
+
+$(STAMP): requirements.txt
+	@scripts/ensure-python-venv.sh
+	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install -q --upgrade pip
+	$(VENV)/bin/pip install -q -r requirements.txt
+	rm -f $(VENV)/.installed-*
+	touch $@
+
+# The collection under test, by FQCN, straight from this checkout.
+collection: $(COLLECTION_LINK)
+
+$(COLLECTION_LINK):
+	mkdir -p $(dir $@)
+	ln -sfn ../../../.. $@
+
+docker:
+	@scripts/ensure-docker.sh
+
+images: docker
+	@scripts/build-images.sh
+
+lint: venv collection
+	yamllint --strict .
+	ansible-lint --profile production
+
+unit: venv collection
+	pytest -q tests/unit
+
+molecule: venv collection images
+	molecule test --all
+
+scenario: venv collection images
+	molecule test -s $(SCENARIO)
+
+test: lint unit molecule
+
+build: venv
+	rm -f djangoops-services-*.tar.gz
+	ansible-galaxy collection build --force .
+	@ls -l djangoops-services-*.tar.gz
+
+demo: venv collection images
+	@scripts/demo.sh
+
+demo-clean: docker
+	@scripts/demo.sh clean
+
+clean: demo-clean
+	rm -rf $(VENV) .cache djangoops-services-*.tar.gz
