@@ -13,6 +13,7 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
 export ANSIBLE_FORCE_COLOR := false
 export PY_COLORS := 0
+export PYTHONDONTWRITEBYTECODE := 1
 export DJANGOOPS_IMAGE_PREFIX ?= djangoops-test
 
 SCENARIO ?= platform

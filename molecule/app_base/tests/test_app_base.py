@@ -1,0 +1,160 @@
+"""app_base alone: the tree, the venv, the env file and the exec-based run script."""
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+from helpers import NO_GUNICORN, CANARY_SECRET, TRICKY_ENV, children, cmdline, env_via_http, get, gunicorn_pids, is_gunicorn_master, listening, run_playbook, wait_until
+
+ROOT = "/srv/sample"
+SCENARIO = Path(__file__).resolve().parents[1]
+BASE = "http://127.0.0.1:8000"
+PINS = dict(line.split("==") for line in (Path(__file__).resolve().parents[3] / "tests/sample_app/requirements.txt").read_text().split())
+
+
+def test_system_account_without_login(host):
+    user = host.user("sample")
+    assert user.exists
+    assert user.group == "sample"
+    assert user.shell == "/usr/sbin/nologin"
+    assert user.uid < 1000, "a system account"
+    assert host.group("sample").exists
+
+
+@pytest.mark.parametrize(
+    ("path", "owner", "group", "mode"),
+    [
+        (ROOT, "root", "sample", 0o750),
+        (f"{ROOT}/var", "sample", "sample", 0o750),
+        (f"{ROOT}/.env", "root", "sample", 0o640),
+        (f"{ROOT}/gunicorn.conf.py", "root", "sample", 0o640),
+        (f"{ROOT}/run", "root", "sample", 0o750),
+        (f"{ROOT}/manage", "root", "sample", 0o750),
+        (f"{ROOT}/project/settings.py", "root", "sample", 0o640),
+        (f"{ROOT}/project", "root", "sample", 0o750),
+    ],
+)
+def test_tree_ownership_and_modes(host, path, owner, group, mode):
+    f = host.file(path)
+    assert f.exists
+    assert (f.user, f.group, f.mode) == (owner, group, mode)
+
+
+def test_app_cannot_change_its_code_or_config(host):
+    for path in (ROOT, f"{ROOT}/project/settings.py", f"{ROOT}/.env", f"{ROOT}/run"):
+        assert host.run(f"runuser -u sample -- test -w {path}").rc != 0, path
+    assert host.run(f"runuser -u sample -- test -w {ROOT}/var").rc == 0
+
+
+def test_env_file_is_hidden_from_other_users(host):
+    assert host.run(f"runuser -u nobody -- cat {ROOT}/.env").rc != 0
+    assert host.run(f"runuser -u sample -- cat {ROOT}/.env").rc == 0
+
+
+def test_venv_has_the_pinned_gunicorn_and_django(host):
+    out = host.check_output(f"{ROOT}/venv/bin/python -c 'import django, gunicorn; print(django.__version__, gunicorn.__version__)'")
+    assert out.split() == [PINS["Django"], PINS["gunicorn"]]
+
+
+def test_run_script_loads_the_env_file_then_execs_gunicorn(host):
+    lines = [line for line in host.file(f"{ROOT}/run").content_string.splitlines() if line and not line.startswith("#")]
+    assert lines == [
+        "set -a",
+        f". {ROOT}/.env",
+        "set +a",
+        f'exec "$VIRTUAL_ENV/bin/gunicorn" -c {ROOT}/gunicorn.conf.py project.wsgi "$@"',
+    ]
+
+
+def _env_view(host, command):
+    out = host.check_output(f"{command} | base64 -w0")
+    raw = subprocess.run(["base64", "-d"], input=out.encode(), capture_output=True, check=True).stdout
+    pairs = dict(item.split(b"=", 1) for item in raw.split(b"\0") if b"=" in item)
+    return {k: pairs[k.encode()].decode("utf-8") for k in TRICKY_ENV if k.encode() in pairs}
+
+
+def test_bash_and_systemd_read_the_env_file_the_same(host):
+    bash = _env_view(host, f"runuser -u sample -- bash -c 'set -a; . {ROOT}/.env; set +a; exec env -0'")
+    systemd = _env_view(host, f"systemd-run --quiet --pipe --wait -p EnvironmentFile={ROOT}/.env /usr/bin/env -0")
+    assert bash == TRICKY_ENV
+    assert systemd == TRICKY_ENV
+
+
+@pytest.fixture(scope="module")
+def hand_started(host):
+    """The run script started by hand as the app user; yields the PID bash had."""
+    assert gunicorn_pids(host) == [], "nothing may serve before the test starts it"
+    host.run("rm -f /tmp/run.pid /tmp/djangoops-pwned")
+    host.check_output(
+        "setsid -f runuser -u sample -- bash -c 'echo $$ > /tmp/run.pid; exec /srv/sample/run' >/tmp/run.log 2>&1"
+    )
+    status, body = get(host, BASE, "/healthz", wait=30)
+    assert (status, body) == (200, b"ok"), host.file("/tmp/run.log").content_string
+    yield int(host.file("/tmp/run.pid").content_string)
+    host.run("pkill -TERM -f -- '[b]in/gunicorn'")
+    wait_until(host, NO_GUNICORN, 40)
+
+
+def test_hand_started_run_script_is_gunicorns_master(host, hand_started):
+    pid = hand_started
+    assert is_gunicorn_master(host, pid), cmdline(host, pid)
+    assert host.check_output(f"ps -o user= -p {pid}") == "sample"
+    workers = children(host, pid)
+    assert len(workers) == 2
+    assert sorted([pid] + workers) == gunicorn_pids(host)
+
+
+def test_tricky_env_values_reach_the_app_exactly(host, hand_started):
+    assert env_via_http(host, BASE, TRICKY_ENV) == TRICKY_ENV
+    assert not host.file("/tmp/djangoops-pwned").exists, "a value was executed by a shell"
+
+
+def test_secret_is_not_in_the_process_arguments(host, hand_started):
+    assert CANARY_SECRET not in host.check_output("ps -eo args")
+
+
+def test_term_to_the_master_leaves_nothing_behind(host, hand_started):
+    host.check_output(f"kill -TERM {hand_started}")
+    assert wait_until(host, NO_GUNICORN, 40)
+    assert not listening(host, 8000)
+
+
+SNAPSHOT = (
+    "{ getent passwd; getent group; find /srv -printf '%p %m %u %g %s %T@\\n' | sort; } | sha256sum"
+)
+BAD_CASES = {
+    "name-slash": "app_base_name must match",
+    "name-space": "app_base_name must match",
+    "name-upper": "app_base_name must match",
+    "env-key": "app_base_env: key 'BAD-KEY' is not a valid variable name",
+    "env-newline": "app_base_env: the value of 'SAMPLE_X' contains a newline",
+    "port": "app_base_gunicorn_bind: port 70000",
+    "two-sources": "set at most one code source: app_base_src, app_base_git_repo or app_base_archive",
+    "workers": "app_base_gunicorn_workers must be between 1 and 256",
+    "state": "app_base_state",
+}
+
+
+def test_bad_input_is_refused_and_the_host_is_unchanged(host):
+    before = host.check_output(SNAPSHOT)
+    run = run_playbook(host, SCENARIO / "bad_input.yml")
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    assert "canary-newline-secret" not in run.stdout + run.stderr
+    results = {r["id"]: r for r in json.loads(host.file("/tmp/bad_input_results.json").content_string)}
+    for case, fragment in BAD_CASES.items():
+        assert results[case]["refused"], f"{case} was accepted"
+        assert fragment in results[case]["message"], (case, results[case]["message"])
+        assert "Validate" in results[case]["task"] or "argument" in results[case]["task"].lower(), results[case]["task"]
+    assert host.check_output(SNAPSHOT) == before
+    assert not host.user("badinput").exists
+
+
+def test_state_absent_removes_what_the_role_created(host):
+    """Last: removes the deployment the tests above looked at."""
+    run = run_playbook(host, SCENARIO / "remove.yml")
+    assert run.returncode == 0, run.stdout[-3000:]
+    assert not host.file(ROOT).exists
+    assert not host.user("sample").exists
+    assert not host.group("sample").exists
+    again = run_playbook(host, SCENARIO / "remove.yml")
+    assert "changed=0" in again.stdout, again.stdout[-2000:]

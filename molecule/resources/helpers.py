@@ -1,0 +1,118 @@
+"""Probes the scenarios' tests run inside the container under test.
+
+Every loop runs inside the container with a deadline, so a test costs one round trip
+per probe and can never spin forever; every request goes to 127.0.0.1.
+"""
+import json
+import shlex
+from pathlib import Path
+
+import yaml
+
+RESOURCES = Path(__file__).resolve().parent
+SAMPLE = yaml.safe_load((RESOURCES / "sample_app.yml").read_text(encoding="utf-8"))
+TRICKY_ENV = SAMPLE["sample_tricky_env"]
+CANARY_SECRET = SAMPLE["sample_app_canary_secret"]
+
+_HTTP = r"""
+import base64, json, sys, time, urllib.error, urllib.request
+base, paths, deadline, want = sys.argv[1], json.loads(sys.argv[2]), float(sys.argv[3]), int(sys.argv[4])
+start = time.monotonic()
+out = {}
+for path in paths:
+    while True:
+        try:
+            with urllib.request.urlopen(base + path, timeout=5) as r:
+                status, body = r.status, r.read()
+        except urllib.error.HTTPError as e:
+            status, body = e.code, e.read()
+        except OSError as e:
+            status, body = 0, str(e).encode()
+        if status == want or want == 0 or time.monotonic() - start > deadline:
+            break
+        time.sleep(0.2)
+    out[path] = {"status": status, "body": base64.b64encode(body).decode()}
+out["_elapsed"] = time.monotonic() - start
+print(json.dumps(out))
+"""
+
+
+def remote_python(host, code, *args):
+    return host.run("python3 -c " + " ".join(shlex.quote(a) for a in (code, *map(str, args))))
+
+
+def http(host, base, *paths, wait=0.0, want=200):
+    """GET each path on base (http://127.0.0.1:PORT); retry until `want` or `wait` seconds.
+
+    Returns ({path: (status, body bytes)}, elapsed seconds). want=0 takes the first answer.
+    """
+    import base64
+
+    result = remote_python(host, _HTTP, base, json.dumps(list(paths)), wait, want)
+    assert result.rc == 0, result.stderr
+    data = json.loads(result.stdout)
+    elapsed = data.pop("_elapsed")
+    return {p: (v["status"], base64.b64decode(v["body"])) for p, v in data.items()}, elapsed
+
+
+def get(host, base, path, wait=0.0, want=200):
+    answers, _ = http(host, base, path, wait=wait, want=want)
+    return answers[path]
+
+
+def env_via_http(host, base, keys):
+    """The values the running app sees, read through its /env/<KEY> endpoint."""
+    answers, _ = http(host, base, *[f"/env/{k}" for k in keys])
+    return {k: answers[f"/env/{k}"][1].decode("utf-8") for k in keys if answers[f"/env/{k}"][0] == 200}
+
+
+def gunicorn_pids(host):
+    result = host.run("pgrep -f -- '[b]in/gunicorn'")
+    return sorted(int(p) for p in result.stdout.split())
+
+
+def cmdline(host, pid):
+    return host.file(f"/proc/{pid}/cmdline").content_string.split("\0")
+
+
+def ppid(host, pid):
+    return int(host.run(f"ps -o ppid= -p {pid}").stdout.strip())
+
+
+def children(host, pid):
+    return sorted(int(p) for p in host.run(f"pgrep -P {pid}").stdout.split())
+
+
+def is_gunicorn_master(host, pid):
+    """A python process running bin/gunicorn (not bash), with at least one worker child."""
+    args = cmdline(host, pid)
+    return (
+        "python" in Path(args[0]).name
+        and any(a.endswith("/bin/gunicorn") for a in args[:2])
+        and len(children(host, pid)) > 0
+    )
+
+
+def listening(host, port):
+    return host.run(f"ss -Htln 'sport = :{port}'").stdout.strip() != ""
+
+
+def wait_until(host, shell_condition, seconds):
+    """Poll a shell condition inside the container, bounded; True when it held in time."""
+    cmd = f"timeout {seconds} sh -c {shlex.quote(f'until {shell_condition}; do sleep 0.2; done')}"
+    return host.run(cmd).rc == 0
+
+
+# For wait_until: true once no gunicorn process is left ([b] keeps pgrep from matching itself).
+NO_GUNICORN = "! pgrep -f -- '[b]in/gunicorn' >/dev/null"
+
+
+def run_playbook(host, playbook, *args):
+    """ansible-playbook against this test's host only, with Molecule's inventory and config."""
+    import os
+    import subprocess
+
+    return subprocess.run(
+        ["ansible-playbook", "-i", os.environ["MOLECULE_INVENTORY_FILE"], "--limit", host.backend.host, str(playbook), *args],
+        capture_output=True, text=True, check=False,
+    )

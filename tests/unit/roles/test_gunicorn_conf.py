@@ -1,0 +1,66 @@
+"""gunicorn.conf.py reads the env file back exactly, and a reload applies its new state."""
+import json
+import os
+import sys
+from pathlib import Path
+
+import jinja2
+import pytest
+
+from ansible_collections.djangoops.services.plugins.filter import envfile
+
+from ..plugins.filter.test_envfile import TRICKY
+
+TEMPLATE = Path(__file__).resolve().parents[3] / "roles/app_base/templates/gunicorn.conf.py.j2"
+
+
+def render(env_file):
+    jenv = jinja2.Environment(undefined=jinja2.StrictUndefined)
+    jenv.filters["to_json"] = json.dumps
+    jenv.filters["int"] = int
+    return jenv.from_string(TEMPLATE.read_text()).render(
+        ansible_managed="test", app_base_name="sample", app_base__env_file=str(env_file), app_base_root="/srv/sample",
+        app_base_gunicorn_bind="127.0.0.1:8000", app_base_gunicorn_workers=2, app_base_gunicorn_timeout=30,
+        app_base_gunicorn_graceful_timeout=30,
+    )
+
+
+@pytest.fixture
+def clean_environ(monkeypatch):
+    saved = dict(os.environ)
+    yield
+    os.environ.clear()
+    os.environ.update(saved)
+    if hasattr(sys, "_djangoops_env_keys"):
+        del sys._djangoops_env_keys
+
+
+def load(code):
+    namespace = {}
+    exec(compile(code, "gunicorn.conf.py", "exec"), namespace)  # noqa: S102 - as gunicorn does
+    return namespace
+
+
+def test_settings_are_plain_values(tmp_path, clean_environ):
+    env_file = tmp_path / ".env"
+    env_file.write_text("")
+    ns = load(render(env_file))
+    assert (ns["bind"], ns["workers"], ns["graceful_timeout"], ns["chdir"]) == (["127.0.0.1:8000"], 2, 30, "/srv/sample")
+
+
+def test_every_tricky_value_reaches_the_environment_exactly(tmp_path, clean_environ):
+    env_file = tmp_path / ".env"
+    env_file.write_text("# header\n" + envfile.to_env_file(TRICKY) + 'VIRTUAL_ENV="/srv/sample/venv"\n', encoding="utf-8")
+    load(render(env_file))
+    assert {k: os.environ[k] for k in TRICKY} == TRICKY
+
+
+def test_a_reload_applies_new_values_and_drops_removed_keys(tmp_path, clean_environ):
+    env_file = tmp_path / ".env"
+    code = render(env_file)
+    env_file.write_text(envfile.to_env_file({"SAMPLE_A": "old", "SAMPLE_GONE": "x"}))
+    load(code)
+    env_file.write_text(envfile.to_env_file({"SAMPLE_A": "new value  "}))
+    load(code)
+    assert os.environ["SAMPLE_A"] == "new value  "
+    assert "SAMPLE_GONE" not in os.environ
