@@ -66,8 +66,9 @@ def env_via_http(host, base, keys):
     return {k: answers[f"/env/{k}"][1].decode("utf-8") for k in keys if answers[f"/env/{k}"][0] == 200}
 
 
-def gunicorn_pids(host):
-    result = host.run("pgrep -f -- '[b]in/gunicorn'")
+def gunicorn_pids(host, user="sample"):
+    """PIDs of the gunicorn processes of one app (by its user); user=None: of every app."""
+    result = host.run(("pgrep -u " + user if user else "pgrep") + " -f -- '[b]in/gunicorn'")
     return sorted(int(p) for p in result.stdout.split())
 
 
@@ -116,3 +117,77 @@ def run_playbook(host, playbook, *args):
         ["ansible-playbook", "-i", os.environ["MOLECULE_INVENTORY_FILE"], "--limit", host.backend.host, str(playbook), *args],
         capture_output=True, text=True, check=False,
     )
+
+
+def main_pid(host, unit):
+    return int(host.check_output(f"systemctl show -p MainPID --value {unit}"))
+
+
+def unit_state(host, unit):
+    return host.check_output(f"systemctl show -p ActiveState --value {unit}")
+
+
+def cap_mask(host, pid, field):
+    """CapEff, CapBnd, ... of a process as an int."""
+    for line in host.file(f"/proc/{pid}/status").content_string.splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1], 16)
+    raise AssertionError(f"{field} not in /proc/{pid}/status")
+
+
+def workers_are_children_of(host, master, user="sample"):
+    """Every gunicorn process of the app other than the master is the master's child."""
+    others = [p for p in gunicorn_pids(host, user) if p != master]
+    return bool(others) and all(ppid(host, p) == master for p in others)
+
+
+def redeploy(host, playbook, **extra_vars):
+    """Run a converge playbook again with extra vars (JSON), as a deploy would."""
+    return run_playbook(host, playbook, "-e", json.dumps(extra_vars))
+
+
+_LOAD = r"""
+import json, subprocess, sys, threading, time, urllib.request
+url, seconds, rate, action, action_at = sys.argv[1], float(sys.argv[2]), float(sys.argv[3]), sys.argv[4], float(sys.argv[5])
+seconds = min(seconds, 60.0)
+stats = {"sent": 0, "ok": 0, "failed": 0, "errors": [], "action_rc": None}
+lock = threading.Lock()
+def one():
+    try:
+        with urllib.request.urlopen(url, timeout=15) as r:
+            good = r.status == 200
+            err = None if good else f"HTTP {r.status}"
+    except Exception as e:
+        good, err = False, repr(e)[:120]
+    with lock:
+        stats["ok" if good else "failed"] += 1
+        if err and len(stats["errors"]) < 5:
+            stats["errors"].append(err)
+def act():
+    time.sleep(action_at)
+    stats["action_rc"] = subprocess.run(action, shell=True).returncode
+threads = []
+actor = threading.Thread(target=act)
+actor.start()
+start = time.monotonic()
+while time.monotonic() - start < seconds:
+    t = threading.Thread(target=one)
+    t.start()
+    threads.append(t)
+    stats["sent"] += 1
+    time.sleep(1.0 / rate)
+actor.join(timeout=120)
+for t in threads:
+    t.join(timeout=20)
+print(json.dumps(stats))
+"""
+
+
+def load_during(host, url, action, seconds=8, rate=20, action_at=2):
+    """About `rate` requests/s to url for `seconds` (bounded), running `action` after `action_at` s.
+
+    Returns {"sent", "ok", "failed", "errors", "action_rc"}; all inside the container.
+    """
+    result = remote_python(host, _LOAD, url, seconds, rate, action, action_at)
+    assert result.rc == 0, result.stderr
+    return json.loads(result.stdout)

@@ -125,6 +125,37 @@ def bind_host(bind):
     return bind.rsplit(":", 1)[0].strip("[]")
 
 
+def supervisor_environment_errors(env, variable="django_supervisor_environment"):
+    """What Supervisor's ``environment=`` parser cannot carry, one message per problem.
+
+    Supervisor splits the line with a non-POSIX shlex: there is no escape inside quotes, so a
+    value cannot contain ``"``, and it strips every quote at either end of a value.
+    """
+    errors = env_errors(env, variable)
+    for key, value in (env or {}).items() if isinstance(env, dict) else ():
+        text = _as_text(value) if not isinstance(value, (dict, list, type(None))) else ""
+        if '"' in text or text[:1] == "'" or text[-1:] == "'":
+            errors.append(
+                f"{variable}: the value of {key!r} contains a double quote or starts or ends with a single quote, "
+                "which Supervisor's environment= cannot carry; put it in app_base_env instead"
+            )
+    return errors
+
+
+def supervisor_environment(env, variable="django_supervisor_environment"):
+    """Render a dict as Supervisor's ``environment=`` value: ``KEY="value",KEY2="value2"``.
+
+    Supervisor %-expands its config first, so ``%`` is doubled; commas, ``#`` and
+    backslashes are safe inside the double quotes.
+    """
+    errors = supervisor_environment_errors(env, variable)
+    if errors:
+        from ansible.errors import AnsibleFilterError
+
+        raise AnsibleFilterError("; ".join(errors))
+    return ",".join(f'{key}="{_as_text(value).replace("%", "%%")}"' for key, value in (env or {}).items())
+
+
 class FilterModule:
     """Env-file and bind-address filters of djangoops.services."""
 
@@ -137,4 +168,6 @@ class FilterModule:
             "bind_errors": bind_errors,
             "bind_port": bind_port,
             "bind_host": bind_host,
+            "supervisor_environment": supervisor_environment,
+            "supervisor_environment_errors": supervisor_environment_errors,
         }

@@ -145,3 +145,29 @@ def test_bind_port_and_host():
     assert envfile.bind_port("unix:/run/x.sock") == 0
     assert envfile.bind_host("[::1]:8000") == "::1"
     assert envfile.bind_host("127.0.0.1:8000") == "127.0.0.1"
+
+
+def supervisor_reads(rendered):
+    """Supervisor's own reading of an environment= value: %-expansion, then its pair parser."""
+    from supervisor.datatypes import dict_of_key_value_pairs
+    from supervisor.options import expand
+
+    return dict_of_key_value_pairs(expand(rendered, {}, "environment"))
+
+
+def test_supervisor_reads_the_environment_line_as_written():
+    env = {"HOME": "/srv/app", "LANG": "C.UTF-8", "PCT": "100% %(here)s %%", "Q": "say 'hi', ok #1", "B": "a\\b", "E": ""}
+    assert supervisor_reads(envfile.supervisor_environment(env)) == env
+
+
+def test_supervisor_environment_refuses_bad_keys_naming_the_variable():
+    with pytest.raises(AnsibleFilterError, match="django_supervisor_environment: key 'BAD-KEY'"):
+        envfile.supervisor_environment({"BAD-KEY": "x"})
+
+
+@pytest.mark.parametrize("value", ['say "hi"', "'quoted'", "ends'"])
+def test_supervisor_environment_refuses_what_its_parser_cannot_carry(value):
+    (message,) = envfile.supervisor_environment_errors({"K": value})
+    assert message.startswith("django_supervisor_environment: the value of 'K'")
+    with pytest.raises(AnsibleFilterError, match="put it in app_base_env instead"):
+        envfile.supervisor_environment({"K": value})
