@@ -17,13 +17,19 @@ export PYTHONDONTWRITEBYTECODE := 1
 export DJANGOOPS_IMAGE_PREFIX ?= djangoops-test
 
 SCENARIO ?= platform
+# Every scenario, in the order `make molecule` runs them (cheapest proof first).
+SCENARIOS := platform app_base systemd supervisor supervisor_http switch multi_app rolling collection_install faults
+# Their behaviour does not depend on the image: Debian 12 only, to keep `make test` short.
+ONE_IMAGE := supervisor_http switch multi_app collection_install faults
+platform_of = $(if $(filter $(1),$(ONE_IMAGE)),--platform-name $(1)-debian12)
 
-.PHONY: help venv collection docker images lint unit molecule scenario test build demo demo-clean clean
+.PHONY: help venv collection docker images lint unit molecule scenario test bench build demo demo-clean clean
 
 help:
 	@echo "make demo        deploy the sample app into a local container and print how to reach it"
 	@echo "make test        yamllint, ansible-lint, unit tests, then every Molecule scenario"
 	@echo "make scenario SCENARIO=name   one Molecule scenario (molecule test)"
+	@echo "make bench       benchmarks: converge times, kill -9 recovery, requests lost (prints figures)"
 	@echo "make build       build the collection tarball"
 
 venv: $(STAMP)
@@ -57,12 +63,19 @@ unit: venv collection
 	pytest -q tests/unit
 
 molecule: venv collection images
-	molecule test --all
+	$(foreach s,$(SCENARIOS),molecule test -s $(s) $(call platform_of,$(s)) && ) true
 
 scenario: venv collection images
-	molecule test -s $(SCENARIO)
+	molecule test -s $(SCENARIO) $(call platform_of,$(SCENARIO))
 
-test: lint unit molecule
+# The wall time goes to .cache/make-test-seconds, for `make bench` to report.
+test:
+	@start=$$(date +%s); $(MAKE) --no-print-directory lint unit molecule; \
+	  mkdir -p .cache; echo $$(( $$(date +%s) - start )) > .cache/make-test-seconds; \
+	  echo "make test: passed in $$(cat .cache/make-test-seconds)s"
+
+bench: venv collection images
+	python3 scripts/bench.py
 
 build: venv
 	rm -f djangoops-services-*.tar.gz

@@ -191,3 +191,77 @@ def load_during(host, url, action, seconds=8, rate=20, action_at=2):
     result = remote_python(host, _LOAD, url, seconds, rate, action, action_at)
     assert result.rc == 0, result.stderr
     return json.loads(result.stdout)
+
+
+_LOAD_UNTIL = r"""
+import collections, json, os, sys, threading, time, urllib.error, urllib.request
+url, stop_file, max_seconds, rate = sys.argv[1], sys.argv[2], min(float(sys.argv[3]), 300.0), float(sys.argv[4])
+stats = {"sent": 0, "ok": 0, "failed": 0, "errors": [], "bodies": collections.Counter()}
+lock = threading.Lock()
+def one():
+    try:
+        with urllib.request.urlopen(url, timeout=20) as r:
+            good, body, err = r.status == 200, r.read().decode(errors="replace")[:40], None
+    except Exception as e:
+        good, body, err = False, None, repr(e)[:120]
+    with lock:
+        stats["ok" if good else "failed"] += 1
+        if body is not None:
+            stats["bodies"][body] += 1
+        if err and len(stats["errors"]) < 5:
+            stats["errors"].append(err)
+threads = []
+start = time.monotonic()
+while not os.path.exists(stop_file) and time.monotonic() - start < max_seconds:
+    t = threading.Thread(target=one)
+    t.start()
+    threads.append(t)
+    stats["sent"] += 1
+    time.sleep(1.0 / rate)
+for t in threads:
+    t.join(timeout=25)
+stats["seconds"] = round(time.monotonic() - start, 1)
+stats["timed_out"] = not os.path.exists(stop_file)
+print(json.dumps(stats))
+"""
+
+
+class LoadInBackground:
+    """About `rate` requests/s to url inside the container until stopped (at most
+    max_seconds), while the test does something else, e.g. runs a deploy from the
+    controller. Uses its own docker:// connection: safe beside the test's host object.
+
+        with LoadInBackground(host, url) as load:
+            ...
+        load.stats  # {"sent", "ok", "failed", "errors", "bodies": {body: count}, ...}
+    """
+
+    def __init__(self, host, url, rate=20, max_seconds=240):
+        import threading
+        import uuid
+
+        import testinfra
+
+        container = getattr(host.backend, "host", None) or host.backend.name  # ansible:// or docker://
+        self.docker = testinfra.get_host(f"docker://{container}")
+        self.url, self.rate, self.max_seconds = url, rate, max_seconds
+        self.stop_file = f"/tmp/djangoops-load-stop-{uuid.uuid4().hex}"
+        self.stats = None
+        self._thread = threading.Thread(target=self._run)
+
+    def _run(self):
+        result = remote_python(self.docker, _LOAD_UNTIL, self.url, self.stop_file, self.max_seconds, self.rate)
+        self.stats = json.loads(result.stdout) if result.rc == 0 else {"error": result.stderr}
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        import time
+
+        time.sleep(2)  # requests sent just after the action count too
+        self.docker.run(f"touch {self.stop_file}")
+        self._thread.join(timeout=self.max_seconds + 60)
+        self.docker.run(f"rm -f {self.stop_file}")
+        return False

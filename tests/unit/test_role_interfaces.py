@@ -21,8 +21,8 @@ def options(role):
     return load(ROOT / "roles" / role / "meta/argument_specs.yml")["argument_specs"]["main"]["options"]
 
 
-def readme_variables(role):
-    text = (ROOT / "roles" / role / "README.md").read_text(encoding="utf-8")
+def readme_variables(role, readme=None):
+    text = (readme or ROOT / "roles" / role / "README.md").read_text(encoding="utf-8")
     pattern = rf"^\| `({role}_[a-z0-9_]+)` \|([^|]*)\|"
     return {m.group(1): m.group(2).strip() for m in re.finditer(pattern, text, re.MULTILINE)}
 
@@ -53,10 +53,11 @@ def test_variables_carry_the_role_prefix(role):
     assert all(name.startswith(f"{role}_") for name in options(role))
 
 
+@pytest.mark.parametrize("readme", ["role", "collection"])
 @pytest.mark.parametrize("role", ROLES)
-def test_readme_table_matches_argument_specs(role):
+def test_readme_table_matches_argument_specs(role, readme):
     opts = options(role)
-    documented = readme_variables(role)
+    documented = readme_variables(role, ROOT / "README.md" if readme == "collection" else None)
     assert set(documented) == set(opts)
     for name, spec in opts.items():
         shown = documented[name]
@@ -71,3 +72,31 @@ def test_every_entry_point_validates_the_same_options(role):
     specs = load(ROOT / "roles" / role / "meta/argument_specs.yml")["argument_specs"]
     for entry in specs.values():
         assert entry["options"] == specs["main"]["options"]
+
+
+def test_deploy_playbook_passes_every_role_variable_with_the_role_default():
+    """playbooks/tasks/deploy_app.yml maps each variable explicitly; its fallbacks must not drift."""
+    from jinja2.nativetypes import NativeEnvironment
+
+    task = load(ROOT / "playbooks/tasks/deploy_app.yml")[1]
+    mapping = {k: v for k, v in task["vars"].items() if not k.startswith("djangoops_")}
+    specs = {name: spec for role in ROLES for name, spec in options(role).items()}
+    assert set(mapping) == set(specs)
+    native = NativeEnvironment()
+
+    def render(template, ctx):
+        value = native.from_string(template).render(ctx)
+        return "" if value is None else value  # an empty native result comes back as None
+
+    context = {"djangoops_app": {}, "djangoops__host": {}, "app_base_name": "shop"}
+    for name, spec in specs.items():
+        if spec.get("required"):
+            continue
+        expected = spec.get("default")
+        if isinstance(expected, str):
+            expected = render(expected, context)
+        assert render(mapping[name], context) == expected, name
+        context_app = {**context, "djangoops_app": {name: "from-app"}, "djangoops__host": {name: "from-host"}}
+        assert render(mapping[name], context_app) == "from-app", name
+        context_host = {**context, "djangoops__host": {name: "from-host"}}
+        assert render(mapping[name], context_host) == "from-host", name
