@@ -17,8 +17,10 @@ export PYTHONDONTWRITEBYTECODE := 1
 export DJANGOOPS_IMAGE_PREFIX ?= djangoops-test
 
 SCENARIO ?= platform
-# Every scenario, in the order `make molecule` runs them (cheapest proof first).
-SCENARIOS := platform app_base systemd supervisor supervisor_http switch multi_app rolling collection_install faults
+# Every scenario, in the order `make molecule` starts them: the platform proof first, then
+# the longest first, so that MOLECULE_JOBS lanes finish close together.
+SCENARIOS := platform faults systemd supervisor app_base multi_app rolling switch collection_install supervisor_http
+MOLECULE_JOBS ?= 2
 # Their behaviour does not depend on the image: Debian 12 only, to keep `make test` short.
 ONE_IMAGE := supervisor_http switch multi_app collection_install faults
 platform_of = $(if $(filter $(1),$(ONE_IMAGE)),--platform-name $(1)-debian12)
@@ -63,7 +65,7 @@ unit: venv collection
 	pytest -q tests/unit
 
 molecule: venv collection images
-	$(foreach s,$(SCENARIOS),molecule test -s $(s) $(call platform_of,$(s)) && ) true
+	@scripts/run-scenarios.sh $(MOLECULE_JOBS) $(foreach s,$(SCENARIOS),$(s)$(if $(filter $(s),$(ONE_IMAGE)),:debian12))
 
 scenario: venv collection images
 	molecule test -s $(SCENARIO) $(call platform_of,$(SCENARIO))

@@ -33,9 +33,10 @@ def test_a_broken_release_stops_at_the_first_host(host):
          "-e", json.dumps({"djangoops_serial": 1, "app_base_env": broken_env})],
         capture_output=True, text=True, check=False,
     )
-    print("\n" + "\n".join(line for line in run.stdout.splitlines() if "PLAY [" in line or "failed its post-deploy" in line))
+    output = run.stdout + run.stderr  # failures go to stderr
+    print("\n" + "\n".join(line for line in output.splitlines() if "PLAY [" in line or "failed its post-deploy" in line))
     assert run.returncode != 0
-    assert "sample.service failed its post-deploy check" in run.stdout
+    assert "sample.service failed its post-deploy check" in output
     # The rollout never reached the other hosts: old release, same masters, serving.
     for name in HOSTS[1:]:
         h = hosts[name]
