@@ -11,7 +11,9 @@ jobs=$1
 shift
 logs=.cache/molecule-logs
 mkdir -p "$logs"
-declare -A pid_of started_at result seconds
+declare -A pid_of=() started_at=() result=() seconds=()
+# An interrupted make stops the scenarios it started.
+trap 'kill $(jobs -p) 2>/dev/null; exit 130' INT TERM
 
 run() {
   local scenario=${1%%:*} platform=${1#*:}
