@@ -11,7 +11,6 @@ APPS = {"systemd": ("sysapp", 8001), "supervisor": ("supapp", 8002)}
 RESTART = {"systemd": "systemctl restart {app}.service", "supervisor": "supervisorctl restart {app}"}
 STOP = {"systemd": "systemctl stop {app}.service", "supervisor": "supervisorctl stop {app}"}
 START = {"systemd": "systemctl start {app}.service", "supervisor": "supervisorctl start {app}"}
-FIGURES = {}
 
 
 def app_vars(host, manager):
@@ -34,35 +33,32 @@ def manager(request):
     return request.param
 
 
+def redeploy_under_load(host, manager, entry, path, old, new):
+    """Deploy `entry` while about 20 requests/s hit `path`: none may fail, and the answers
+    must go from `old` to `new` during the load (else it missed the switch)."""
+    with LoadInBackground(host, base(manager) + path) as load:
+        run = deploy(host, entry)
+    assert run.returncode == 0, run.stdout[-3000:]
+    stats = load.stats
+    print(f"\n{manager}: redeploy under load, {path}: {stats}")
+    assert stats["failed"] == 0 and stats["sent"] > 100, stats
+    assert set(stats["bodies"]) == {old, new}, "the load must span the switch from old to new"
+    assert get(host, base(manager), path) == (200, new.encode())
+
+
 def test_redeploy_of_new_code_under_load_drops_nothing(host, manager, tmp_path):
     src = tmp_path / "release-2"
     entry = app_vars(host, manager)
     shutil.copytree(entry["app_base_src"], src)
     (src / "VERSION").write_text("2\n", encoding="utf-8")
     entry["app_base_src"] = str(src)
-    with LoadInBackground(host, base(manager) + "/version") as load:
-        run = deploy(host, entry)
-    assert run.returncode == 0, run.stdout[-3000:]
-    stats = load.stats
-    FIGURES[f"{manager} redeploy (code)"] = stats
-    print(f"\n{manager}: code redeploy under load: {stats}")
-    assert stats["failed"] == 0 and stats["sent"] > 100, stats
-    assert set(stats["bodies"]) == {"1", "2"}, "the load must span the switch from old to new code"
-    assert get(host, base(manager), "/version") == (200, b"2")
+    redeploy_under_load(host, manager, entry, "/version", "1", "2")
 
 
 def test_redeploy_of_a_new_env_value_under_load_drops_nothing(host, manager):
     entry = app_vars(host, manager)
     entry["app_base_env"]["SAMPLE_RELEASE"] = "two"
-    with LoadInBackground(host, base(manager) + "/env/SAMPLE_RELEASE") as load:
-        run = deploy(host, entry)
-    assert run.returncode == 0, run.stdout[-3000:]
-    stats = load.stats
-    FIGURES[f"{manager} redeploy (env)"] = stats
-    print(f"\n{manager}: env redeploy under load: {stats}")
-    assert stats["failed"] == 0 and stats["sent"] > 100, stats
-    assert set(stats["bodies"]) == {"one", "two"}, "the load must span the switch from old to new env"
-    assert get(host, base(manager), "/env/SAMPLE_RELEASE") == (200, b"two")
+    redeploy_under_load(host, manager, entry, "/env/SAMPLE_RELEASE", "one", "two")
 
 
 def test_plain_restart_under_load_is_the_baseline(host, manager):
