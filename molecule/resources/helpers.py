@@ -146,53 +146,6 @@ def redeploy(host, playbook, **extra_vars):
     return run_playbook(host, playbook, "-e", json.dumps(extra_vars))
 
 
-_LOAD = r"""
-import json, subprocess, sys, threading, time, urllib.request
-url, seconds, rate, action, action_at = sys.argv[1], float(sys.argv[2]), float(sys.argv[3]), sys.argv[4], float(sys.argv[5])
-seconds = min(seconds, 60.0)
-stats = {"sent": 0, "ok": 0, "failed": 0, "errors": [], "action_rc": None}
-lock = threading.Lock()
-def one():
-    try:
-        with urllib.request.urlopen(url, timeout=15) as r:
-            good = r.status == 200
-            err = None if good else f"HTTP {r.status}"
-    except Exception as e:
-        good, err = False, repr(e)[:120]
-    with lock:
-        stats["ok" if good else "failed"] += 1
-        if err and len(stats["errors"]) < 5:
-            stats["errors"].append(err)
-def act():
-    time.sleep(action_at)
-    stats["action_rc"] = subprocess.run(action, shell=True).returncode
-threads = []
-actor = threading.Thread(target=act)
-actor.start()
-start = time.monotonic()
-while time.monotonic() - start < seconds:
-    t = threading.Thread(target=one)
-    t.start()
-    threads.append(t)
-    stats["sent"] += 1
-    time.sleep(1.0 / rate)
-actor.join(timeout=120)
-for t in threads:
-    t.join(timeout=20)
-print(json.dumps(stats))
-"""
-
-
-def load_during(host, url, action, seconds=8, rate=20, action_at=2):
-    """About `rate` requests/s to url for `seconds` (bounded), running `action` after `action_at` s.
-
-    Returns {"sent", "ok", "failed", "errors", "action_rc"}; all inside the container.
-    """
-    result = remote_python(host, _LOAD, url, seconds, rate, action, action_at)
-    assert result.rc == 0, result.stderr
-    return json.loads(result.stdout)
-
-
 _LOAD_UNTIL = r"""
 import collections, json, os, sys, threading, time, urllib.error, urllib.request
 url, stop_file, max_seconds, rate = sys.argv[1], sys.argv[2], min(float(sys.argv[3]), 300.0), float(sys.argv[4])

@@ -3,6 +3,7 @@ import copy
 import json
 import shutil
 import time
+from pathlib import Path
 
 import pytest
 from helpers import CANARY_SECRET, LoadInBackground, get, gunicorn_pids, remote_python, run_playbook, wait_until
@@ -71,6 +72,32 @@ def test_plain_restart_under_load_is_the_baseline(host, manager):
     stats = load.stats
     print(f"\n{manager}: plain restart under load: {stats['failed']} of {stats['sent']} requests failed {stats['errors'][:2]}")
     assert stats["sent"] > 40 and stats["ok"] > 0, stats
+
+
+def test_a_failed_release_fails_again_on_the_next_run(host, manager, tmp_path):
+    """A run that fails after writing files must not leave the next run nothing to change:
+    rerun, the same broken release fails again instead of passing over the old processes."""
+    entry = app_vars(host, manager)
+    app = APPS[manager][0]
+    serving = get(host, base(manager), "/version")
+    src = tmp_path / "release-broken"
+    shutil.copytree(entry["app_base_src"], src)
+    (src / "VERSION").write_text("broken\n", encoding="utf-8")
+    with open(src / "project" / "wsgi.py", "a", encoding="utf-8") as wsgi:
+        wsgi.write('\nraise RuntimeError("this release cannot load")\n')
+    broken = dict(entry, app_base_src=str(src))
+    for attempt in (1, 2):
+        run = deploy(host, broken)
+        words = " ".join((run.stdout + run.stderr).split())
+        assert run.returncode != 0, f"run {attempt} of a broken release passed"
+        assert "this release cannot load" in words, words[-2000:]
+        assert host.file(f"/srv/{app}/.djangoops-restart-pending").exists
+        assert get(host, base(manager), "/version") == serving, "the old workers keep serving"
+    run = deploy(host, entry)
+    assert run.returncode == 0, (run.stdout + run.stderr)[-3000:]
+    want = (Path(entry["app_base_src"]) / "VERSION").read_text(encoding="utf-8").strip().encode()
+    assert get(host, base(manager), "/version") == (200, want)
+    assert not host.file(f"/srv/{app}/.djangoops-restart-pending").exists
 
 
 _SLOW_DURING_STOP = r"""

@@ -1,0 +1,130 @@
+"""tree_state and checksums, run as Ansible runs a module (a JSON args file), on real trees."""
+import hashlib
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from ansible_collections.djangoops.services.plugins.module_utils.tree import differences, manifest, unsafe_paths
+
+COLLECTIONS = Path(__file__).resolve().parents[4] / ".cache" / "collections"
+
+
+def run_module(name, tmp_path, **args):
+    args_file = tmp_path / f"{name}-args.json"
+    args_file.write_text(json.dumps({"ANSIBLE_MODULE_ARGS": args}), encoding="utf-8")
+    env = dict(os.environ, PYTHONPATH=str(COLLECTIONS))
+    out = subprocess.run(
+        [sys.executable, "-m", f"ansible_collections.djangoops.services.plugins.modules.{name}", str(args_file)],
+        capture_output=True, text=True, env=env, check=False,
+    )
+    return json.loads(out.stdout)
+
+
+@pytest.fixture
+def trees(tmp_path):
+    """A controller tree and a host copy of it, 0640 files and 0750 directories."""
+    src, dest = tmp_path / "src", tmp_path / "dest"
+    for root in (src, dest):
+        (root / "project").mkdir(parents=True)
+        (root / "empty").mkdir()
+        (root / "manage.py").write_text("print('manage')\n", encoding="utf-8")
+        (root / "project" / "settings.py").write_text("DEBUG = False\n", encoding="utf-8")
+    for path in [dest / "project", dest / "empty"]:
+        path.chmod(0o750)
+    for path in [dest / "manage.py", dest / "project" / "settings.py"]:
+        path.chmod(0o640)
+    (dest / "venv").mkdir()  # beyond the tree: not a difference
+    return src, dest
+
+
+def test_manifest_lists_files_with_sha1_and_dirs(trees):
+    src, _ = trees
+    tree = manifest(str(src))
+    assert tree["dirs"] == ["empty", "project"]
+    assert tree["files"] == {
+        "manage.py": hashlib.sha1(b"print('manage')\n").hexdigest(),
+        "project/settings.py": hashlib.sha1(b"DEBUG = False\n").hexdigest(),
+    }
+
+
+def test_manifest_follows_symlinks_like_copy(trees):
+    src, _ = trees
+    (src / "link.py").symlink_to(src / "manage.py")
+    assert manifest(str(src))["files"]["link.py"] == manifest(str(src))["files"]["manage.py"]
+
+
+def test_an_identical_tree_matches(trees):
+    src, dest = trees
+    assert differences(str(dest), manifest(str(src)), os.getuid(), os.getgid(), 0o640, 0o750) == []
+
+
+@pytest.mark.parametrize(
+    "spoil, why",
+    [
+        (lambda d: (d / "manage.py").write_text("changed\n", encoding="utf-8"), "manage.py: content differs"),
+        (lambda d: (d / "manage.py").unlink(), "manage.py: file missing"),
+        (lambda d: (d / "manage.py").chmod(0o644), "manage.py: file mode 0644, wanted 0640"),
+        (lambda d: (d / "project").chmod(0o755), "project: directory mode 0755, wanted 0750"),
+        (lambda d: (d / "empty").rmdir(), "empty: directory missing"),
+    ],
+)
+def test_each_kind_of_drift_is_a_difference(trees, spoil, why):
+    src, dest = trees
+    spoil(dest)
+    assert differences(str(dest), manifest(str(src)), None, None, 0o640, 0o750) == [why]
+
+
+def test_a_symlink_on_the_host_is_not_the_file(trees):
+    src, dest = trees
+    (dest / "manage.py").unlink()
+    (dest / "manage.py").symlink_to(dest / "project" / "settings.py")
+    assert differences(str(dest), manifest(str(src)), None, None, 0o640, 0o750) == ["manage.py: not a regular file"]
+
+
+def test_owner_is_checked(trees):
+    src, dest = trees
+    found = differences(str(dest), manifest(str(src)), os.getuid() + 1, None, 0o640, 0o750)
+    assert found and "owner uid" in found[0]
+
+
+def test_paths_that_leave_the_destination_are_unsafe():
+    tree = {"files": {"../etc/passwd": "x", "ok.py": "y", "/abs": "z"}, "dirs": ["a/../.."]}
+    assert sorted(unsafe_paths(tree)) == ["../etc/passwd", "/abs", "a/../.."]
+
+
+def test_module_reports_match_without_change(trees, tmp_path):
+    src, dest = trees
+    result = run_module("tree_state", tmp_path, path=str(dest), tree=manifest(str(src)))
+    assert result["matches"] is True and result["changed"] is False and result["checked"] == 4
+    (dest / "project" / "settings.py").write_text("DEBUG = True\n", encoding="utf-8")
+    result = run_module("tree_state", tmp_path, path=str(dest), tree=manifest(str(src)))
+    assert result["matches"] is False
+    assert result["differences"] == ["project/settings.py: content differs"]
+
+
+def test_module_refuses_a_tree_that_leaves_path(trees, tmp_path):
+    _, dest = trees
+    result = run_module("tree_state", tmp_path, path=str(dest), tree={"files": {"../x": "0"}, "dirs": []})
+    assert result["failed"] and "outside path" in result["msg"]
+
+
+def test_an_unknown_group_never_matches(trees, tmp_path):
+    src, dest = trees
+    result = run_module("tree_state", tmp_path, path=str(dest), tree=manifest(str(src)), group="no-such-group-xyz")
+    assert result["matches"] is False
+
+
+def test_checksums_module_gives_sha256_or_null(tmp_path):
+    present = tmp_path / "requirements.txt"
+    present.write_text("Django==5.2\n", encoding="utf-8")
+    result = run_module("checksums", tmp_path, paths=[str(present), str(tmp_path / "missing"), str(tmp_path)])
+    assert result["changed"] is False and "warnings" not in result
+    assert result["checksums"] == {
+        str(present): hashlib.sha256(b"Django==5.2\n").hexdigest(),
+        str(tmp_path / "missing"): None,
+        str(tmp_path): None,
+    }
