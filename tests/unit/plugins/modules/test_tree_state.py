@@ -128,3 +128,28 @@ def test_checksums_module_gives_sha256_or_null(tmp_path):
         str(tmp_path / "missing"): None,
         str(tmp_path): None,
     }
+
+
+def test_tree_archive_packs_normalised_members_that_unpack_to_a_matching_tree(trees, tmp_path):
+    import tarfile
+
+    src, _ = trees
+    (src / "manage.py").chmod(0o755)  # an executable on the controller still unpacks as 0640
+    result = run_module("tree_archive", tmp_path, path=str(src))
+    try:
+        assert result["changed"] is True and result["members"] == 4
+        with tarfile.open(result["archive"]) as tar:
+            members = {m.name: m for m in tar.getmembers()}
+            assert sorted(members) == ["empty", "manage.py", "project", "project/settings.py"]
+            assert {(m.uid, m.gid, m.uname) for m in members.values()} == {(0, 0, "root")}
+            assert oct(members["manage.py"].mode) == oct(0o640) and oct(members["project"].mode) == oct(0o750)
+            unpacked = tmp_path / "unpacked"
+            tar.extractall(unpacked, filter="fully_trusted")
+        assert differences(str(unpacked), manifest(str(src)), None, None, 0o640, 0o750) == []
+    finally:
+        os.unlink(result["archive"])
+
+
+def test_tree_archive_names_a_missing_directory(tmp_path):
+    result = run_module("tree_archive", tmp_path, path=str(tmp_path / "missing"))
+    assert result["failed"] and "is not a directory" in result["msg"]

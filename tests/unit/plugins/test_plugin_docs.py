@@ -1,0 +1,29 @@
+"""Every plugin's documentation parses: `ansible-doc` is how users read a plugin, and a
+YAML slip there (a colon in a description) only shows when someone asks for it."""
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[3]
+PLUGINS = [
+    (kind, path.stem)
+    for kind, folder in (("module", "modules"), ("lookup", "lookup"))
+    for path in sorted((ROOT / "plugins" / folder).glob("*.py"))
+    if path.stem != "__init__"
+]
+
+
+@pytest.mark.parametrize("kind, name", PLUGINS)
+def test_ansible_doc_reads_the_plugin(kind, name):
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(ROOT / ".cache" / "collections"))
+    run = subprocess.run(
+        [str(Path(sys.executable).parent / "ansible-doc"), "-t", kind, "--json", f"djangoops.services.{name}"],
+        capture_output=True, text=True, check=False, env=env,
+    )
+    assert run.returncode == 0 and not run.stderr.strip(), run.stderr
+    doc = json.loads(run.stdout)[f"djangoops.services.{name}"]["doc"]
+    assert doc["short_description"] and doc["description"]
