@@ -54,50 +54,26 @@ def differences(dest, tree, uid, gid, file_mode, dir_mode, limit=20):
     ``uid``/``gid`` of None are not checked. Files and directories that ``dest`` has beyond
     the tree are not differences (copy leaves them too).
     """
+    entries = [(rel, "directory", stat.S_ISDIR, "not a directory", dir_mode, None) for rel in tree.get("dirs", [])]
+    entries += [(rel, "file", stat.S_ISREG, "not a regular file", file_mode, checksum)
+                for rel, checksum in tree.get("files", {}).items()]
     found = []
-
-    def note(rel, why):
-        found.append(f"{rel}: {why}")
-        return len(found) >= limit
-
-    def owned_wrong(info, rel, kind, mode):
-        if uid is not None and info.st_uid != uid:
-            return note(rel, f"{kind} owner uid {info.st_uid}, wanted {uid}")
-        if gid is not None and info.st_gid != gid:
-            return note(rel, f"{kind} group gid {info.st_gid}, wanted {gid}")
-        if stat.S_IMODE(info.st_mode) != mode:
-            return note(rel, f"{kind} mode {stat.S_IMODE(info.st_mode):04o}, wanted {mode:04o}")
-        return False
-
-    for rel in tree.get("dirs", []):
-        path = os.path.join(dest, rel)
+    for rel, kind, is_kind, not_kind, mode, checksum in entries:
         try:
-            info = os.lstat(path)
+            info = os.lstat(os.path.join(dest, rel))
         except FileNotFoundError:
-            if note(rel, "directory missing"):
-                return found
-            continue
-        if not stat.S_ISDIR(info.st_mode):
-            if note(rel, "not a directory"):
-                return found
-            continue
-        if owned_wrong(info, rel, "directory", dir_mode):
-            return found
-    for rel, checksum in tree.get("files", {}).items():
-        path = os.path.join(dest, rel)
-        try:
-            info = os.lstat(path)
-        except FileNotFoundError:
-            if note(rel, "file missing"):
-                return found
-            continue
-        if not stat.S_ISREG(info.st_mode):
-            if note(rel, "not a regular file"):
-                return found
-            continue
-        if owned_wrong(info, rel, "file", file_mode):
-            return found
-        if sha1_of(path) != checksum:
-            if note(rel, "content differs"):
-                return found
+            why = f"{kind} missing"
+        else:
+            why = (
+                not_kind if not is_kind(info.st_mode)
+                else f"{kind} owner uid {info.st_uid}, wanted {uid}" if uid is not None and info.st_uid != uid
+                else f"{kind} group gid {info.st_gid}, wanted {gid}" if gid is not None and info.st_gid != gid
+                else f"{kind} mode {stat.S_IMODE(info.st_mode):04o}, wanted {mode:04o}" if stat.S_IMODE(info.st_mode) != mode
+                else "content differs" if checksum is not None and sha1_of(os.path.join(dest, rel)) != checksum
+                else None
+            )
+        if why:
+            found.append(f"{rel}: {why}")
+            if len(found) >= limit:
+                break
     return found
