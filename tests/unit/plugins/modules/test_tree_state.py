@@ -153,3 +153,23 @@ def test_tree_archive_packs_normalised_members_that_unpack_to_a_matching_tree(tr
 def test_tree_archive_names_a_missing_directory(tmp_path):
     result = run_module("tree_archive", tmp_path, path=str(tmp_path / "missing"))
     assert result["failed"] and "is not a directory" in result["msg"]
+
+
+def test_checksums_module_reports_owner_group_and_mode(tmp_path):
+    import grp
+    import pwd
+
+    from ansible_collections.djangoops.services.plugins.filter.file_record import file_record
+
+    run = tmp_path / "run"
+    run.write_text("#!/bin/bash\nexec true\n", encoding="utf-8")
+    run.chmod(0o750)
+    owner, group = pwd.getpwuid(os.getuid())[0], grp.getgrgid(os.getgid())[0]
+    result = run_module("checksums", tmp_path, paths=[str(run), str(tmp_path / "missing")])
+    assert result["files"] == {
+        str(run): file_record("#!/bin/bash\nexec true\n", owner, group, "0750"),
+        str(tmp_path / "missing"): None,
+    }
+    # Any attribute the role would set differently makes the record differ.
+    assert result["files"][str(run)] != file_record("#!/bin/bash\nexec true\n", owner, group, "0755")
+    assert result["files"][str(run)] != file_record("#!/bin/bash\nexec false\n", owner, group, "0750")
