@@ -1,5 +1,6 @@
 """Many apps per host through djangoops.services.deploy, with mixed managers; removal."""
 import json
+import time
 
 from helpers import env_via_http, get, gunicorn_pids, is_gunicorn_master, run_playbook
 
@@ -41,6 +42,38 @@ def test_apps_are_isolated_from_each_other(host):
             if other != app:
                 assert host.run(f"runuser -u {other} -- cat /srv/{app}/.env").rc != 0, (other, app)
                 assert host.run(f"runuser -u {other} -- ls /srv/{app}").rc != 0, (other, app)
+
+
+def test_each_code_source_lands_as_the_role_says(host):
+    # alpha: the controller directory, beta: the archive, files root:<group> 0640 either way.
+    for app in ("alpha", "beta"):
+        settings = host.file(f"/srv/{app}/project/settings.py")
+        assert (settings.user, settings.group, settings.mode) == ("root", app, 0o640), app
+    assert not host.file("/srv/beta/.git").exists
+    # gamma: a clone of the repository at its HEAD.
+    head = host.check_output("git -C /opt/sample-git rev-parse HEAD")
+    assert host.check_output("git -C /srv/gamma rev-parse HEAD") == head
+    assert host.file("/srv/gamma/var").user == "gamma"
+
+
+def test_a_new_commit_is_deployed_with_a_graceful_reload_of_that_app_only(host):
+    before = masters(host)
+    assert get(host, "http://127.0.0.1:8103", "/version") == (200, b"1")
+    host.check_output(
+        "cd /opt/sample-git && echo 2 > VERSION && "
+        "git -c user.name=molecule -c user.email=molecule@localhost commit -q -am two"
+    )
+    run = run_playbook(host, "djangoops.services.deploy")
+    assert run.returncode == 0, run.stdout[-3000:]
+    # The old workers finish their requests after the HUP: a bounded wait for the new ones.
+    for _ in range(40):
+        if get(host, "http://127.0.0.1:8103", "/version", wait=5) == (200, b"2"):
+            break
+        time.sleep(0.5)
+    assert get(host, "http://127.0.0.1:8103", "/version") == (200, b"2")
+    assert get(host, "http://127.0.0.1:8101", "/version") == (200, b"1")
+    # A reload (HUP) for gamma: the same master; the other apps untouched.
+    assert masters(host) == before
 
 
 def test_removing_one_app_leaves_the_others_running_with_the_same_pids(host):
