@@ -135,6 +135,19 @@ BAD_CASES = {
 }
 
 
+def test_a_rerun_writes_back_drift_in_the_files_it_writes(host):
+    """A rerun skips a template whose target matches: it must still see every kind of drift."""
+    files = [f"{ROOT}/run", f"{ROOT}/.env", f"{ROOT}/gunicorn.conf.py"]
+    before = {path: (host.file(path).mode, host.file(path).group, host.file(path).content_string) for path in files}
+    host.check_output(f"chmod 0755 {ROOT}/run && chgrp root {ROOT}/.env && echo '# drift' >> {ROOT}/gunicorn.conf.py")
+    run = run_playbook(host, SCENARIO / "converge.yml")
+    assert run.returncode == 0, run.stdout[-3000:]
+    assert "changed=0" not in run.stdout.split("PLAY RECAP")[-1]
+    assert {path: (host.file(path).mode, host.file(path).group, host.file(path).content_string) for path in files} == before
+    again = run_playbook(host, SCENARIO / "converge.yml")
+    assert "changed=0" in again.stdout.split("PLAY RECAP")[-1], again.stdout[-2000:]
+
+
 def test_bad_input_is_refused_and_the_host_is_unchanged(host):
     before = host.check_output(SNAPSHOT)
     run = run_playbook(host, SCENARIO / "bad_input.yml")
