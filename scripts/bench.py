@@ -25,6 +25,8 @@ IMAGE = os.environ.get("DJANGOOPS_BENCH_IMAGE", os.environ.get("DJANGOOPS_IMAGE_
 STATE = ROOT / ".cache" / "bench"
 MANAGERS = os.environ.get("DJANGOOPS_BENCH_MANAGERS", "systemd supervisor").split()
 APP_COUNTS = [int(n) for n in os.environ.get("DJANGOOPS_BENCH_APPS", "1 5 10").split()]
+# Several apps once more with djangoops_parallel_apps=true (forks = number of apps).
+PARALLEL_COUNTS = [n for n in APP_COUNTS if n > 1]
 KILL_ROUNDS = 3
 
 # Kills the master and times, inside the container, until a new master answers /healthz.
@@ -84,12 +86,14 @@ def container(manager, count):
     return name, inventory
 
 
-def deploy(inventory, apps):
+def deploy(inventory, apps, parallel=False):
     """Seconds and the recap's changed= count of one djangoops.services.deploy run."""
     start = time.monotonic()
+    extra = {"djangoops_apps": apps, "djangoops_parallel_apps": parallel}
     # Pipelining as the README recommends (and the Molecule base sets): one exec per module.
     run = subprocess.run(
-        ["ansible-playbook", "-i", str(inventory), "djangoops.services.deploy", "-e", json.dumps({"djangoops_apps": apps})],
+        ["ansible-playbook", "-f", str(max(5, len(apps))), "-i", str(inventory), "djangoops.services.deploy",
+         "-e", json.dumps(extra)],
         capture_output=True, text=True, check=False, env=dict(os.environ, ANSIBLE_PIPELINING="true"),
     )
     seconds = time.monotonic() - start
@@ -101,6 +105,14 @@ def deploy(inventory, apps):
 
 def bench_manager(manager):
     figures = {}
+    for count in PARALLEL_COUNTS:
+        name, inventory = container(manager, count)
+        try:
+            seconds, _ = deploy(inventory, [app(i) for i in range(1, count + 1)], parallel=True)
+            figures[f"converge {count} apps in parallel, s"] = seconds
+            print(f"bench: {manager}: {count} apps converged in parallel in {seconds:.1f}s", flush=True)
+        finally:
+            sh(str(ROOT / "scripts" / "container.sh"), "rm", name)
     for count in APP_COUNTS:
         name, inventory = container(manager, count)
         apps = [app(i) for i in range(1, count + 1)]
@@ -137,6 +149,9 @@ def bench_manager(manager):
         figures["10 apps / 1 app"] = ten / one
         # What the ratio is made of: the host's one-time work, and each further app's own.
         figures["each app beyond the first, s"] = (ten - one) / 9
+    ten_parallel = figures.get("converge 10 apps in parallel, s")
+    if one and ten_parallel:
+        figures["10 apps in parallel / 1 app"] = ten_parallel / one
     return figures
 
 

@@ -136,7 +136,7 @@ BAD_CASES = {
 
 
 def test_a_rerun_writes_back_drift_in_the_files_it_writes(host):
-    """A rerun skips a template whose target matches: it must still see every kind of drift."""
+    """A rerun leaves a file alone when it matches: it must still see every kind of drift."""
     files = [f"{ROOT}/run", f"{ROOT}/.env", f"{ROOT}/gunicorn.conf.py"]
     before = {path: (host.file(path).mode, host.file(path).group, host.file(path).content_string) for path in files}
     host.check_output(f"chmod 0755 {ROOT}/run && chgrp root {ROOT}/.env && echo '# drift' >> {ROOT}/gunicorn.conf.py")

@@ -1,10 +1,24 @@
 """Many apps per host through djangoops.services.deploy, with mixed managers; removal."""
 import json
+import os
+import re
+import subprocess
 import time
+from pathlib import Path
 
 from helpers import env_via_http, get, gunicorn_pids, is_gunicorn_master, run_playbook
 
+SAMPLE_APP = Path(__file__).resolve().parents[3] / "tests" / "sample_app"
+
 PORTS = {"alpha": 8101, "beta": 8102, "gamma": 8103}
+# Two more apps, deployed and removed by a test.
+EXTRA = [
+    {"app_base_name": name, "djangoops_manager": manager, "app_base_src": str(SAMPLE_APP),
+     "app_base_gunicorn_bind": f"127.0.0.1:{port}", "django_systemd_health_path": "/healthz",
+     "django_supervisor_health_path": "/healthz",
+     "app_base_env": {"DJANGO_SECRET_KEY": f"{name}-secret", "DJANGO_DB_PATH": f"/srv/{name}/var/db.sqlite3"}}
+    for name, manager, port in (("delta", "systemd", 8104), ("epsilon", "supervisor", 8105))
+]
 
 
 def masters(host):
@@ -74,6 +88,64 @@ def test_a_new_commit_is_deployed_with_a_graceful_reload_of_that_app_only(host):
     assert get(host, "http://127.0.0.1:8101", "/version") == (200, b"1")
     # A reload (HUP) for gamma: the same master; the other apps untouched.
     assert masters(host) == before
+
+
+def test_the_further_apps_are_deployed_at_once_as_entries_of_their_host(host):
+    # Each further app has its own inventory entry "<host>/<app>", which a limit must match.
+    name = host.backend.host
+    run = subprocess.run(
+        ["ansible-playbook", "-i", os.environ["MOLECULE_INVENTORY_FILE"], "--limit", f"{name}*",
+         "djangoops.services.deploy", "--check"],
+        capture_output=True, text=True, check=False,
+    )
+    assert run.returncode == 0, run.stdout[-3000:]
+    recap = run.stdout.split("PLAY RECAP")[-1]
+    for entry in (f"{name}/beta", f"{name}/gamma"):
+        assert entry in recap, recap
+    assert f"{name}/alpha" not in recap
+    assert "--limit left out the entries" not in " ".join(run.stdout.split())
+    assert all(int(n) == 0 for n in re.findall(r"changed=(\d+)", recap)), recap
+
+
+def test_apps_a_limit_leaves_out_of_parallel_are_deployed_one_after_the_other(host):
+    # "--limit <host>" does not match "<host>/beta": deploying nothing for beta would be silent.
+    run = run_playbook(host, "djangoops.services.deploy", "--check", "-v")
+    assert run.returncode == 0, run.stdout[-3000:]
+    name = host.backend.host
+    # The callback may fold the message over lines.
+    assert f"--limit left out the entries {name}/beta, {name}/gamma;" in " ".join(run.stdout.split())
+    recap = run.stdout.split("PLAY RECAP")[-1]
+    assert f"{name}/beta" not in recap
+    for app in ("beta", "gamma"):
+        assert f"deploy_app.yml for {name} => (item={app})" in run.stdout, app
+    assert all(int(n) == 0 for n in re.findall(r"changed=(\d+)", recap)), recap
+
+
+def test_parallel_apps_with_a_rollout_in_batches_is_refused_before_any_change(host):
+    extra = {"djangoops_serial": 1, "djangoops_apps": [dict(EXTRA[0])]}
+    run = run_playbook(host, "djangoops.services.deploy", "-e", json.dumps(extra))
+    output = run.stdout + run.stderr
+    assert run.returncode != 0
+    assert "djangoops_parallel_apps=true cannot be combined with djangoops_serial" in output
+    assert not host.user("delta").exists and not host.file("/srv/delta").exists
+
+
+def test_apps_one_after_the_other_leave_the_running_apps_alone(host):
+    before = masters(host)
+    extra = {"djangoops_parallel_apps": False, "djangoops_apps": EXTRA}
+    run = run_playbook(host, "djangoops.services.deploy", "-e", json.dumps(extra))
+    try:
+        assert run.returncode == 0, run.stdout[-3000:]
+        assert "/delta" not in run.stdout and "/epsilon" not in run.stdout  # no per-app entries
+        for app in EXTRA:
+            port = app["app_base_gunicorn_bind"].rsplit(":", 1)[1]
+            assert get(host, f"http://127.0.0.1:{port}", "/healthz", wait=20) == (200, b"ok"), app["app_base_name"]
+        assert "RUNNING" in host.check_output("supervisorctl status epsilon")
+        assert masters(host) == before
+    finally:
+        removed = run_playbook(host, "djangoops.services.remove", "-e", json.dumps({"djangoops_apps": EXTRA}))
+        assert removed.returncode == 0, removed.stdout[-3000:]
+    assert not host.user("delta").exists and not host.user("epsilon").exists
 
 
 def test_removing_one_app_leaves_the_others_running_with_the_same_pids(host):

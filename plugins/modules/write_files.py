@@ -1,0 +1,206 @@
+#!/usr/bin/python
+"""Module write_files: several small files, their owner, group and mode, in one module run."""
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: write_files
+author: djangoops.services developers
+short_description: Write several small files with owner, group and mode in one module run
+description:
+  - Writes each file whose content, owner, group or mode differs from what is asked, and
+    leaves the others untouched. A file is replaced atomically (a temporary file in the same
+    directory gets its owner and mode before it is renamed over the target), so its content
+    is never readable with the wrong mode and a reader never sees half a file.
+  - One module run for all the files, where M(ansible.builtin.template) or
+    M(ansible.builtin.copy) take two to four per file (stat, transfer, copy). Render
+    templates on the controller with the P(ansible.builtin.template#lookup) lookup.
+  - A file given as O(files[].secret_content) is never shown, in the result, the logs or
+    C(--diff); a file given as O(files[].content) shows its diff in C(--diff) mode.
+  - Does not create directories, follow a symlink at the target, or set SELinux contexts.
+options:
+  files:
+    description: The files to write.
+    type: list
+    elements: dict
+    required: true
+    suboptions:
+      dest:
+        description: Absolute path of the file; its directory must exist.
+        type: path
+        required: true
+      content:
+        description: The content. Exactly one of O(files[].content) and O(files[].secret_content).
+        type: str
+      secret_content:
+        description: The content of a file that holds secrets; never shown.
+        type: str
+      owner:
+        description: Owner name.
+        type: str
+        required: true
+      group:
+        description: Group name.
+        type: str
+        required: true
+      mode:
+        description: Mode as an octal string, such as V(0640).
+        type: str
+        required: true
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: full
+"""
+
+EXAMPLES = r"""
+- name: The app's config and env file, in one module run
+  djangoops.services.write_files:
+    files:
+      - dest: /srv/app/gunicorn.conf.py
+        content: "{{ lookup('ansible.builtin.template', 'gunicorn.conf.py.j2') }}"
+        owner: root
+        group: app
+        mode: "0640"
+      - dest: /srv/app/.env
+        secret_content: "{{ lookup('ansible.builtin.template', 'dotenv.j2') }}"
+        owner: root
+        group: app
+        mode: "0640"
+  register: written
+
+- name: Restart when the env file changed
+  ansible.builtin.debug:
+    msg: "{{ '/srv/app/.env' in written.changed_paths }}"
+"""
+
+RETURN = r"""
+changed_paths:
+  description: The paths that were written or would be (check mode), in the order given.
+  type: list
+  elements: str
+  returned: always
+  sample: [/srv/app/gunicorn.conf.py]
+"""
+
+import grp
+import os
+import pwd
+import stat
+import tempfile
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.common.text.converters import to_bytes
+
+HIDDEN = "(secret content, not shown)\n"
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec={
+            "files": {
+                "type": "list",
+                "elements": "dict",
+                "required": True,
+                "options": {
+                    "dest": {"type": "path", "required": True},
+                    "content": {"type": "str"},
+                    "secret_content": {"type": "str", "no_log": True},
+                    "owner": {"type": "str", "required": True},
+                    "group": {"type": "str", "required": True},
+                    "mode": {"type": "str", "required": True},
+                },
+                "mutually_exclusive": [["content", "secret_content"]],
+            },
+        },
+        supports_check_mode=True,
+    )
+    changed_paths, diffs = [], []
+    for spec in module.params["files"]:
+        if spec["content"] is None and spec["secret_content"] is None:
+            module.fail_json(msg=f"write_files: {spec['dest']}: give content or secret_content")
+        secret = spec["secret_content"] is not None
+        data = to_bytes(spec["secret_content"] if secret else spec["content"])
+        try:
+            mode = int(spec["mode"], 8)
+        except ValueError:
+            module.fail_json(msg=f"write_files: {spec['dest']}: mode must be an octal string such as 0640; got {spec['mode']!r}")
+        before = current(module, spec["dest"])
+        uid, gid = ids(module, spec)
+        same_content = before is not None and before["data"] == data
+        same_meta = before is not None and (before["uid"], before["gid"], before["mode"]) == (uid, gid, mode)
+        if same_content and same_meta:
+            continue
+        changed_paths.append(spec["dest"])
+        if module._diff and not same_content:
+            diffs.append({
+                "before_header": spec["dest"],
+                "after_header": spec["dest"],
+                "before": HIDDEN if secret and before else ("" if before is None else before["data"].decode("utf-8", "replace")),
+                "after": HIDDEN if secret else data.decode("utf-8", "replace"),
+            })
+        if module.check_mode:
+            continue
+        if uid is None or gid is None:
+            module.fail_json(msg=f"write_files: {spec['dest']}: no such owner {spec['owner']!r} or group {spec['group']!r} on the host")
+        if same_content:
+            os.chown(spec["dest"], uid, gid)
+            os.chmod(spec["dest"], mode)
+        else:
+            replace(module, spec["dest"], data, uid, gid, mode)
+    result = {"changed": bool(changed_paths), "changed_paths": changed_paths}
+    if diffs:
+        result["diff"] = diffs
+    module.exit_json(**result)
+
+
+def current(module, path):
+    """The file's bytes, owner and mode; None when it does not exist. Refuses what is not a
+    regular file: replacing a symlink or a directory is not this module's call to make."""
+    try:
+        info = os.lstat(path)
+    except FileNotFoundError:
+        return None
+    if not stat.S_ISREG(info.st_mode):
+        module.fail_json(msg=f"write_files: {path} exists and is not a regular file")
+    with open(path, "rb") as handle:
+        data = handle.read()
+    return {"data": data, "uid": info.st_uid, "gid": info.st_gid, "mode": stat.S_IMODE(info.st_mode)}
+
+
+def ids(module, spec):
+    """Numeric owner and group; None for a name the host does not know (yet, in check mode)."""
+    try:
+        uid = pwd.getpwnam(spec["owner"]).pw_uid
+    except KeyError:
+        uid = None
+    try:
+        gid = grp.getgrnam(spec["group"]).gr_gid
+    except KeyError:
+        gid = None
+    return uid, gid
+
+
+def replace(module, path, data, uid, gid, mode):
+    directory = os.path.dirname(path)
+    if not os.path.isdir(directory):
+        module.fail_json(msg=f"write_files: the directory of {path} does not exist")
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix="." + os.path.basename(path) + ".")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            # mkstemp's file is 0600: owner and mode are set before the content is written
+            # and before the file appears under the target's name.
+            os.fchown(handle.fileno(), uid, gid)
+            os.fchmod(handle.fileno(), mode)
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+if __name__ == "__main__":
+    main()
