@@ -1,5 +1,5 @@
 """What a file the roles write should look like on the host, in the form the checksums
-module reports, so that a template whose target already matches can be skipped."""
+module reports, so that writing a file whose target already matches can be skipped."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ def file_record(content, owner, group, mode):
     """The checksums module's record for a regular file with this content and these attributes.
 
     ``content`` is the rendered text (as ``lookup('ansible.builtin.template', ...)`` returns
-    it); it is hashed as UTF-8, as the template module writes it, and never returned.
+    it); it is hashed as UTF-8, as djangoops.services.write_files writes it, and never returned.
     """
     mode = str(mode)
     if len(mode) != 4 or not set(mode) <= set("01234567"):

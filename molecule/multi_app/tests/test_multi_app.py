@@ -130,6 +130,14 @@ def test_parallel_apps_with_a_rollout_in_batches_is_refused_before_any_change(ho
     assert not host.user("delta").exists and not host.file("/srv/delta").exists
 
 
+def test_two_apps_with_one_name_are_refused_before_any_change(host):
+    extra = {"djangoops_apps": [dict(EXTRA[0]), dict(EXTRA[1], app_base_name="delta")]}
+    run = run_playbook(host, "djangoops.services.deploy", "-e", json.dumps(extra))
+    assert run.returncode != 0
+    assert "djangoops_apps: each app needs its own app_base_name" in run.stdout + run.stderr
+    assert not host.user("delta").exists and not host.file("/srv/delta").exists
+
+
 def test_apps_one_after_the_other_leave_the_running_apps_alone(host):
     before = masters(host)
     extra = {"djangoops_parallel_apps": False, "djangoops_apps": EXTRA}
