@@ -116,7 +116,10 @@ def main():
         },
         supports_check_mode=True,
     )
-    changed_paths, diffs = [], []
+    # Every file is checked before any is written: a bad owner or a missing directory in the
+    # last file must not leave the first ones changed, which the next run would then find
+    # matching and never report (no reload for them).
+    plan, diffs = [], []
     for spec in module.params["files"]:
         if spec["content"] is None and spec["secret_content"] is None:
             module.fail_json(msg=f"write_files: {spec['dest']}: give content or secret_content")
@@ -127,12 +130,11 @@ def main():
         except ValueError:
             module.fail_json(msg=f"write_files: {spec['dest']}: mode must be an octal string such as 0640; got {spec['mode']!r}")
         before = current(module, spec["dest"])
-        uid, gid = ids(module, spec)
+        uid, gid = ids(spec)
         same_content = before is not None and before["data"] == data
         same_meta = before is not None and (before["uid"], before["gid"], before["mode"]) == (uid, gid, mode)
         if same_content and same_meta:
             continue
-        changed_paths.append(spec["dest"])
         if module._diff and not same_content:
             diffs.append({
                 "before_header": spec["dest"],
@@ -140,15 +142,23 @@ def main():
                 "before": HIDDEN if secret and before else ("" if before is None else before["data"].decode("utf-8", "replace")),
                 "after": HIDDEN if secret else data.decode("utf-8", "replace"),
             })
-        if module.check_mode:
-            continue
-        if uid is None or gid is None:
-            module.fail_json(msg=f"write_files: {spec['dest']}: no such owner {spec['owner']!r} or group {spec['group']!r} on the host")
-        if same_content:
-            os.chown(spec["dest"], uid, gid)
-            os.chmod(spec["dest"], mode)
-        else:
-            replace(module, spec["dest"], data, uid, gid, mode)
+        if not module.check_mode:
+            if uid is None or gid is None:
+                module.fail_json(msg=f"write_files: {spec['dest']}: no such owner {spec['owner']!r} or group {spec['group']!r} on the host")
+            if not os.path.isdir(os.path.dirname(spec["dest"])):
+                module.fail_json(msg=f"write_files: the directory of {spec['dest']} does not exist")
+        plan.append((spec["dest"], data if not same_content else None, uid, gid, mode))
+    changed_paths = [dest for dest, *_ in plan]
+    if not module.check_mode:
+        for dest, data, uid, gid, mode in plan:
+            try:
+                if data is None:
+                    os.chown(dest, uid, gid)
+                    os.chmod(dest, mode)
+                else:
+                    replace(dest, data, uid, gid, mode)
+            except OSError as error:
+                module.fail_json(msg=f"write_files: {dest}: {error}", changed=True, changed_paths=changed_paths)
     result = {"changed": bool(changed_paths), "changed_paths": changed_paths}
     if diffs:
         result["diff"] = diffs
@@ -169,7 +179,7 @@ def current(module, path):
     return {"data": data, "uid": info.st_uid, "gid": info.st_gid, "mode": stat.S_IMODE(info.st_mode)}
 
 
-def ids(module, spec):
+def ids(spec):
     """Numeric owner and group; None for a name the host does not know (yet, in check mode)."""
     try:
         uid = pwd.getpwnam(spec["owner"]).pw_uid
@@ -182,10 +192,8 @@ def ids(module, spec):
     return uid, gid
 
 
-def replace(module, path, data, uid, gid, mode):
+def replace(path, data, uid, gid, mode):
     directory = os.path.dirname(path)
-    if not os.path.isdir(directory):
-        module.fail_json(msg=f"write_files: the directory of {path} does not exist")
     fd, tmp = tempfile.mkstemp(dir=directory, prefix="." + os.path.basename(path) + ".")
     try:
         with os.fdopen(fd, "wb") as handle:
@@ -201,6 +209,7 @@ def replace(module, path, data, uid, gid, mode):
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+
 
 if __name__ == "__main__":
     main()

@@ -69,6 +69,16 @@ def test_check_mode_on_a_host_without_the_owner_yet_does_not_fail(tmp_path):
     assert failed["failed"] and "no such owner 'no-such-user-djangoops'" in failed["msg"]
 
 
+def test_a_file_that_cannot_be_written_stops_the_others_before_any_write(tmp_path):
+    first = tmp_path / "gunicorn.conf.py"
+    files = [spec(first), dict(spec(tmp_path / "run"), owner="no-such-user-djangoops"), spec(tmp_path / "gone" / "x")]
+    result, _ = run(tmp_path, files)
+    assert result["failed"] and "no-such-user-djangoops" in result["msg"]
+    assert not first.exists()
+    result, _ = run(tmp_path, [spec(first), spec(tmp_path / "gone" / "x")])
+    assert result["failed"] and "directory of" in result["msg"] and not first.exists()
+
+
 def test_diff_shows_content_but_never_a_secret(tmp_path):
     conf, env = tmp_path / "gunicorn.conf.py", tmp_path / ".env"
     env.write_text('DJANGO_SECRET_KEY="old-canary"\n')
