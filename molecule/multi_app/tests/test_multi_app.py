@@ -11,13 +11,15 @@ from helpers import env_via_http, get, gunicorn_pids, is_gunicorn_master, run_pl
 SAMPLE_APP = Path(__file__).resolve().parents[3] / "tests" / "sample_app"
 
 PORTS = {"alpha": 8101, "beta": 8102, "gamma": 8103}
-# Two more apps, deployed and removed by a test.
+# Three more apps, deployed and removed by a test.
 EXTRA = [
     {"app_base_name": name, "djangoops_manager": manager, "app_base_src": str(SAMPLE_APP),
      "app_base_gunicorn_bind": f"127.0.0.1:{port}", "django_systemd_health_path": "/healthz",
      "django_supervisor_health_path": "/healthz",
      "app_base_env": {"DJANGO_SECRET_KEY": f"{name}-secret", "DJANGO_DB_PATH": f"/srv/{name}/var/db.sqlite3"}}
-    for name, manager, port in (("delta", "systemd", 8104), ("epsilon", "supervisor", 8105))
+    # Two under Supervisor in one run: the second once met a role variable overwritten by
+    # the first one's registered result.
+    for name, manager, port in (("delta", "systemd", 8104), ("epsilon", "supervisor", 8105), ("zeta", "supervisor", 8106))
 ]
 
 
@@ -144,16 +146,17 @@ def test_apps_one_after_the_other_leave_the_running_apps_alone(host):
     run = run_playbook(host, "djangoops.services.deploy", "-e", json.dumps(extra))
     try:
         assert run.returncode == 0, run.stdout[-3000:]
-        assert "/delta" not in run.stdout and "/epsilon" not in run.stdout  # no per-app entries
+        assert not any(f"{host.backend.host}/{app['app_base_name']}" in run.stdout for app in EXTRA)  # no entries
         for app in EXTRA:
             port = app["app_base_gunicorn_bind"].rsplit(":", 1)[1]
             assert get(host, f"http://127.0.0.1:{port}", "/healthz", wait=20) == (200, b"ok"), app["app_base_name"]
         assert "RUNNING" in host.check_output("supervisorctl status epsilon")
+        assert "RUNNING" in host.check_output("supervisorctl status zeta")
         assert masters(host) == before
     finally:
         removed = run_playbook(host, "djangoops.services.remove", "-e", json.dumps({"djangoops_apps": EXTRA}))
         assert removed.returncode == 0, removed.stdout[-3000:]
-    assert not host.user("delta").exists and not host.user("epsilon").exists
+    assert not any(host.user(name).exists for name in ("delta", "epsilon", "zeta"))
 
 
 def test_removing_one_app_leaves_the_others_running_with_the_same_pids(host):
