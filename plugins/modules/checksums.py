@@ -1,17 +1,20 @@
 #!/usr/bin/python
-"""Module checksums: SHA-256 of several files in one call."""
+"""Module checksums: what app_base reads about the host (files, directories, accounts) in one call."""
 
 from __future__ import annotations
 
 DOCUMENTATION = r"""
 module: checksums
 author: djangoops.services developers
-short_description: SHA-256 checksums, owners and modes of several files on the host in one call
+short_description: Checksums and owners of files, directories and accounts on the host in one call
 description:
   - Returns the SHA-256 checksum of each path that is a regular file, and null for a path
     that is missing or not a regular file. Never fails on a missing path and never warns.
   - Also returns each regular file's owner, group and mode, so that a role can tell whether a
     file it writes already holds what it would write, without a module run per file.
+  - Also returns the owner, group and mode of directories, and the primary group, home and
+    shell of accounts, and whether groups exist, so that a role can skip the M(ansible.builtin.file),
+    M(ansible.builtin.user) and M(ansible.builtin.group) runs that would change nothing.
   - One call instead of a loop of M(ansible.builtin.stat), each item of which is a module run.
   - Reads only; never changes the host.
 options:
@@ -20,6 +23,21 @@ options:
     type: list
     elements: path
     required: true
+  directories:
+    description: Directories on the host.
+    type: list
+    elements: path
+    default: []
+  accounts:
+    description: User names.
+    type: list
+    elements: str
+    default: []
+  groups:
+    description: Group names.
+    type: list
+    elements: str
+    default: []
 attributes:
   check_mode:
     support: full
@@ -54,6 +72,26 @@ files:
   returned: always
   sample:
     /srv/app/run: {checksum: 9f86d081884c7d65..., owner: root, group: app, mode: "0750"}
+directories:
+  description:
+    - Path (as given) to a dict of C(owner), C(group) and C(mode), or null when it is not a
+      directory (a symlink to one is followed).
+  type: dict
+  returned: always
+  sample:
+    /srv/app: {owner: root, group: app, mode: "0750"}
+accounts:
+  description: User name to a dict of C(group) (the primary group), C(home) and C(shell), or null when the host has no such user.
+  type: dict
+  returned: always
+  sample:
+    app: {group: app, home: /srv/app, shell: /usr/sbin/nologin}
+groups:
+  description: Group name to whether the host has it.
+  type: dict
+  returned: always
+  sample:
+    app: true
 """
 
 import grp
@@ -66,12 +104,24 @@ from ansible.module_utils.basic import AnsibleModule
 
 def main():
     module = AnsibleModule(
-        argument_spec={"paths": {"type": "list", "elements": "path", "required": True}},
+        argument_spec={
+            "paths": {"type": "list", "elements": "path", "required": True},
+            "directories": {"type": "list", "elements": "path", "default": []},
+            "accounts": {"type": "list", "elements": "str", "default": []},
+            "groups": {"type": "list", "elements": "str", "default": []},
+        },
         supports_check_mode=True,
     )
     files = {path: describe(module, path) for path in module.params["paths"]}
     checksums = {path: record and record["checksum"] for path, record in files.items()}
-    module.exit_json(changed=False, checksums=checksums, files=files)
+    module.exit_json(
+        changed=False,
+        checksums=checksums,
+        files=files,
+        directories={path: describe_directory(path) for path in module.params["directories"]},
+        accounts={name: account(name) for name in module.params["accounts"]},
+        groups={name: has_group(name) for name in module.params["groups"]},
+    )
 
 
 def describe(module, path):
@@ -87,6 +137,36 @@ def describe(module, path):
         "group": _name(grp.getgrgid, info.st_gid),
         "mode": f"{stat.S_IMODE(info.st_mode):04o}",
     }
+
+
+def describe_directory(path):
+    try:
+        info = os.stat(path)
+    except OSError:
+        return None
+    if not stat.S_ISDIR(info.st_mode):
+        return None
+    return {
+        "owner": _name(pwd.getpwuid, info.st_uid),
+        "group": _name(grp.getgrgid, info.st_gid),
+        "mode": f"{stat.S_IMODE(info.st_mode):04o}",
+    }
+
+
+def account(name):
+    try:
+        entry = pwd.getpwnam(name)
+    except KeyError:
+        return None
+    return {"group": _name(grp.getgrgid, entry.pw_gid), "home": entry.pw_dir, "shell": entry.pw_shell}
+
+
+def has_group(name):
+    try:
+        grp.getgrnam(name)
+    except KeyError:
+        return False
+    return True
 
 
 def _name(lookup, number):

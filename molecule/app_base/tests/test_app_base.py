@@ -136,14 +136,27 @@ BAD_CASES = {
 
 
 def test_a_rerun_writes_back_drift_in_the_files_it_writes(host):
-    """A rerun leaves a file alone when it matches: it must still see every kind of drift."""
+    """A rerun skips what matches (files, the account, the directories): it must still see every kind of drift."""
     files = [f"{ROOT}/run", f"{ROOT}/.env", f"{ROOT}/gunicorn.conf.py"]
-    before = {path: (host.file(path).mode, host.file(path).group, host.file(path).content_string) for path in files}
-    host.check_output(f"chmod 0755 {ROOT}/run && chgrp root {ROOT}/.env && echo '# drift' >> {ROOT}/gunicorn.conf.py")
+
+    def state():
+        user = host.user("sample")
+        return (
+            {path: (host.file(path).mode, host.file(path).group, host.file(path).content_string) for path in files},
+            {path: (host.file(path).mode, host.file(path).user, host.file(path).group) for path in (ROOT, f"{ROOT}/var")},
+            (user.shell, user.home, user.group),
+        )
+
+    before = state()
+    host.check_output(
+        f"chmod 0755 {ROOT}/run && chgrp root {ROOT}/.env && echo '# drift' >> {ROOT}/gunicorn.conf.py"
+        f" && chmod 0755 {ROOT} && chown root {ROOT}/var && usermod -s /bin/bash sample"
+    )
+    assert state() != before
     run = run_playbook(host, SCENARIO / "converge.yml")
     assert run.returncode == 0, run.stdout[-3000:]
     assert "changed=0" not in run.stdout.split("PLAY RECAP")[-1]
-    assert {path: (host.file(path).mode, host.file(path).group, host.file(path).content_string) for path in files} == before
+    assert state() == before
     again = run_playbook(host, SCENARIO / "converge.yml")
     assert "changed=0" in again.stdout.split("PLAY RECAP")[-1], again.stdout[-2000:]
 

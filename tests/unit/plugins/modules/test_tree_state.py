@@ -173,3 +173,32 @@ def test_checksums_module_reports_owner_group_and_mode(tmp_path):
     # Any attribute the role would set differently makes the record differ.
     assert result["files"][str(run)] != file_record("#!/bin/bash\nexec true\n", owner, group, "0755")
     assert result["files"][str(run)] != file_record("#!/bin/bash\nexec false\n", owner, group, "0750")
+
+
+def test_checksums_module_reports_directories_accounts_and_groups(tmp_path):
+    import grp
+    import pwd
+
+    (tmp_path / "var").mkdir()
+    (tmp_path / "var").chmod(0o750)
+    (tmp_path / "file").write_text("x", encoding="utf-8")
+    me = pwd.getpwuid(os.getuid())
+    owner, group = me.pw_name, grp.getgrgid(os.getgid())[0]
+    result = run_module(
+        "checksums", tmp_path, paths=[],
+        directories=[str(tmp_path / "var"), str(tmp_path / "file"), str(tmp_path / "missing")],
+        accounts=[owner, "djangoops-no-such-user"],
+        groups=[group, "djangoops-no-such-group"],
+    )
+    assert result["changed"] is False
+    assert result["directories"] == {
+        str(tmp_path / "var"): {"owner": owner, "group": group, "mode": "0750"},
+        # A file where a directory should be is not a directory the role can skip creating.
+        str(tmp_path / "file"): None,
+        str(tmp_path / "missing"): None,
+    }
+    assert result["accounts"] == {
+        owner: {"group": grp.getgrgid(me.pw_gid)[0], "home": me.pw_dir, "shell": me.pw_shell},
+        "djangoops-no-such-user": None,
+    }
+    assert result["groups"] == {group: True, "djangoops-no-such-group": False}
