@@ -6,19 +6,26 @@ from __future__ import annotations
 import hashlib
 
 
-def file_record(content, owner, group, mode):
-    """The checksums module's record for a regular file with this content and these attributes.
+def file_record(spec):
+    """The checksums module's record for one djangoops.services.write_files entry.
 
-    ``content`` is the rendered text (as ``lookup('ansible.builtin.template', ...)`` returns
-    it); it is hashed as UTF-8, as djangoops.services.write_files writes it, and never returned.
+    ``spec`` is the entry as the role passes it to write_files (``content`` or
+    ``secret_content``, ``owner``, ``group``, ``mode``), so that the skip and the write read
+    the same values. The content is hashed as UTF-8, as write_files writes it, and never returned.
     """
-    mode = str(mode)
+    if not isinstance(spec, dict):
+        raise ValueError(f"file_record: expects a write_files entry (a dict), got {type(spec).__name__}")
+    missing = [key for key in ("owner", "group", "mode") if key not in spec]
+    if missing or ("content" in spec) == ("secret_content" in spec):
+        raise ValueError("file_record: the entry needs owner, group, mode and one of content or secret_content")
+    mode = str(spec["mode"])
     if len(mode) != 4 or not set(mode) <= set("01234567"):
         raise ValueError(f"file_record: mode must be four octal digits such as '0640', got {mode!r}")
+    content = spec["content"] if "content" in spec else spec["secret_content"]
     return {
         "checksum": hashlib.sha256(str(content).encode("utf-8")).hexdigest(),
-        "owner": str(owner),
-        "group": str(group),
+        "owner": str(spec["owner"]),
+        "group": str(spec["group"]),
         "mode": mode,
     }
 

@@ -166,13 +166,11 @@ def test_checksums_module_reports_owner_group_and_mode(tmp_path):
     run.chmod(0o750)
     owner, group = pwd.getpwuid(os.getuid())[0], grp.getgrgid(os.getgid())[0]
     result = run_module("checksums", tmp_path, paths=[str(run), str(tmp_path / "missing")])
-    assert result["files"] == {
-        str(run): file_record("#!/bin/bash\nexec true\n", owner, group, "0750"),
-        str(tmp_path / "missing"): None,
-    }
+    entry = {"dest": str(run), "content": "#!/bin/bash\nexec true\n", "owner": owner, "group": group, "mode": "0750"}
+    assert result["files"] == {str(run): file_record(entry), str(tmp_path / "missing"): None}
     # Any attribute the role would set differently makes the record differ.
-    assert result["files"][str(run)] != file_record("#!/bin/bash\nexec true\n", owner, group, "0755")
-    assert result["files"][str(run)] != file_record("#!/bin/bash\nexec false\n", owner, group, "0750")
+    assert result["files"][str(run)] != file_record(dict(entry, mode="0755"))
+    assert result["files"][str(run)] != file_record(dict(entry, content="#!/bin/bash\nexec false\n"))
 
 
 def test_checksums_module_reports_directories_accounts_and_groups(tmp_path):
