@@ -125,26 +125,23 @@ def main():
 
 
 def describe(module, path):
-    try:
-        info = os.stat(path)
-    except OSError:
-        return None
-    if not stat.S_ISREG(info.st_mode):
-        return None
-    return {
-        "checksum": module.digest_from_file(path, "sha256"),
-        "owner": _name(pwd.getpwuid, info.st_uid),
-        "group": _name(grp.getgrgid, info.st_gid),
-        "mode": f"{stat.S_IMODE(info.st_mode):04o}",
-    }
+    record = ownership(path, stat.S_ISREG)
+    if record is not None:
+        record["checksum"] = module.digest_from_file(path, "sha256")
+    return record
 
 
 def describe_directory(path):
+    return ownership(path, stat.S_ISDIR)
+
+
+def ownership(path, is_kind):
+    """Owner, group and mode of path when it is of the kind asked for, else None."""
     try:
         info = os.stat(path)
     except OSError:
         return None
-    if not stat.S_ISDIR(info.st_mode):
+    if not is_kind(info.st_mode):
         return None
     return {
         "owner": _name(pwd.getpwuid, info.st_uid),
