@@ -3,7 +3,8 @@
 A tree is described by a manifest: ``{"files": {relpath: sha1}, "dirs": [relpath, ...]}``,
 relative paths with ``/``, sorted. The lookup builds it from the controller directory the way
 ``ansible.builtin.copy`` reads it (symlinks followed); the module compares a host directory
-against it, so a rerun can skip a copy that would change nothing.
+against it, so a rerun can skip a copy that would change nothing; the tree_copy action packs
+it (``pack``) when it does differ.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from __future__ import annotations
 import hashlib
 import os
 import stat
+import tarfile
+import tempfile
 
 _CHUNK = 64 * 1024
 
@@ -77,3 +80,36 @@ def differences(dest, tree, uid, gid, file_mode, dir_mode, limit=20):
             if len(found) >= limit:
                 break
     return found
+
+
+def pack(root, file_mode, dir_mode):
+    """Write root's tree to a new temporary tar.gz; return (its path, member count).
+
+    Symlinks are followed, as the manifest reads them. Members are owned by root, files get
+    ``file_mode`` and directories ``dir_mode``; the top directory itself is not a member.
+    """
+    handle, archive = tempfile.mkstemp(prefix="djangoops-tree-", suffix=".tar.gz")
+    os.close(handle)
+    members = 0
+    try:
+        with tarfile.open(archive, "w:gz", dereference=True) as tar:
+            for current, subdirs, names in os.walk(root, followlinks=True):
+                subdirs.sort()
+                for name in sorted(subdirs) + sorted(names):
+                    full = os.path.join(current, name)
+                    if not (os.path.isdir(full) or os.path.isfile(full)):
+                        continue
+                    info = tar.gettarinfo(full, arcname=os.path.relpath(full, root))
+                    info.uid = info.gid = 0
+                    info.uname = info.gname = "root"
+                    info.mode = dir_mode if info.isdir() else file_mode
+                    if info.isdir():
+                        tar.addfile(info)
+                    else:
+                        with open(full, "rb") as content:
+                            tar.addfile(info, content)
+                    members += 1
+    except BaseException:
+        os.unlink(archive)
+        raise
+    return archive, members

@@ -47,6 +47,16 @@ options:
         description: Mode as an octal string, such as V(0640).
         type: str
         required: true
+      only_with:
+        description:
+          - When not empty, this file is written only if one of these files of the same call is
+            written too (or would be, in check mode), for a marker that records that they
+            changed. Such a file is written before the others, so that a run that stops half
+            way still leaves it.
+          - When empty, the file is written whenever it differs, like any other.
+        type: list
+        elements: path
+        default: []
 attributes:
   check_mode:
     support: full
@@ -77,7 +87,9 @@ EXAMPLES = r"""
 
 RETURN = r"""
 changed_paths:
-  description: The paths that were written or would be (check mode), in the order given.
+  description: >-
+    The paths that were written or would be (check mode), in the order written: files with
+    O(files[].only_with) first, then the others in the order given.
   type: list
   elements: str
   returned: always
@@ -110,6 +122,7 @@ def main():
                     "owner": {"type": "str", "required": True},
                     "group": {"type": "str", "required": True},
                     "mode": {"type": "str", "required": True},
+                    "only_with": {"type": "list", "elements": "path", "default": []},
                 },
                 "mutually_exclusive": [["content", "secret_content"]],
             },
@@ -119,7 +132,7 @@ def main():
     # Every file is checked before any is written: a bad owner or a missing directory in the
     # last file must not leave the first ones changed, which the next run would then find
     # matching and never report (no reload for them).
-    plan, diffs = [], []
+    plan, markers = [], []
     for spec in module.params["files"]:
         if spec["content"] is None and spec["secret_content"] is None:
             module.fail_json(msg=f"write_files: {spec['dest']}: give content or secret_content")
@@ -135,19 +148,26 @@ def main():
         same_meta = before is not None and (before["uid"], before["gid"], before["mode"]) == (uid, gid, mode)
         if same_content and same_meta:
             continue
+        diff = None
         if module._diff and not same_content:
-            diffs.append({
+            diff = {
                 "before_header": spec["dest"],
                 "after_header": spec["dest"],
                 "before": HIDDEN if secret and before else ("" if before is None else before["data"].decode("utf-8", "replace")),
                 "after": HIDDEN if secret else data.decode("utf-8", "replace"),
-            })
+            }
         if not module.check_mode:
             if uid is None or gid is None:
                 module.fail_json(msg=f"write_files: {spec['dest']}: no such owner {spec['owner']!r} or group {spec['group']!r} on the host")
             if not os.path.isdir(os.path.dirname(spec["dest"])):
                 module.fail_json(msg=f"write_files: the directory of {spec['dest']} does not exist")
-        plan.append((spec["dest"], data if not same_content else None, uid, gid, mode))
+        entry = (spec["dest"], data if not same_content else None, uid, gid, mode)
+        (markers if spec["only_with"] else plan).append((entry, diff, spec["only_with"]))
+    # A marker goes first: a run that stops after it still leaves the record of the change.
+    planned = {entry[0] for entry, _, _ in plan}
+    plan = [item for item in markers if planned.intersection(item[2])] + plan
+    diffs = [diff for _, diff, _ in plan if diff]
+    plan = [entry for entry, _, _ in plan]
     changed_paths = [dest for dest, *_ in plan]
     if not module.check_mode:
         for dest, data, uid, gid, mode in plan:

@@ -72,6 +72,21 @@ def test_each_code_source_lands_as_the_role_says(host):
     assert host.file("/srv/gamma/var").user == "gamma"
 
 
+def test_apps_that_install_the_same_get_a_copy_of_the_first_venv_that_is_their_own(host):
+    # beta and gamma install what alpha installed: their venvs are copies of alpha's (cp -a
+    # keeps the stamp's mtime; pip would have written a stamp of its own, later).
+    stamps = {app: host.file(f"/srv/{app}/venv/.djangoops-stamp") for app in PORTS}
+    assert stamps["beta"].content == stamps["alpha"].content == stamps["gamma"].content
+    assert stamps["beta"].mtime == stamps["alpha"].mtime == stamps["gamma"].mtime
+    # A copy that still named alpha's venv would run alpha's python and gunicorn.
+    for app in PORTS:
+        (master,) = masters(host)[app]
+        argv = host.file(f"/proc/{master}/cmdline").content.split(b"\0")
+        assert argv[:2] == [f"/srv/{app}/venv/bin/python".encode(), f"/srv/{app}/venv/bin/gunicorn".encode()], argv
+    named = host.run("grep -rlI --exclude=*.pyc -e /srv/alpha/venv /srv/beta/venv /srv/gamma/venv")
+    assert named.rc == 1 and named.stdout == "", named.stdout
+
+
 def test_a_new_commit_is_deployed_with_a_graceful_reload_of_that_app_only(host):
     before = masters(host)
     assert get(host, "http://127.0.0.1:8103", "/version") == (200, b"1")

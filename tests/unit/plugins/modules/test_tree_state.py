@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from ansible_collections.djangoops.services.plugins.module_utils.tree import differences, manifest, unsafe_paths
+from ansible_collections.djangoops.services.plugins.module_utils.tree import differences, manifest, pack, unsafe_paths
 
 COLLECTIONS = Path(__file__).resolve().parents[4] / ".cache" / "collections"
 
@@ -130,29 +130,25 @@ def test_checksums_module_gives_sha256_or_null(tmp_path):
     }
 
 
-def test_tree_archive_packs_normalised_members_that_unpack_to_a_matching_tree(trees, tmp_path):
+def test_pack_writes_normalised_members_that_unpack_to_a_matching_tree(trees, tmp_path):
+    """What the tree_copy action sends: root-owned members with the asked modes."""
     import tarfile
 
     src, _ = trees
     (src / "manage.py").chmod(0o755)  # an executable on the controller still unpacks as 0640
-    result = run_module("tree_archive", tmp_path, path=str(src))
+    archive, members = pack(str(src), 0o640, 0o750)
     try:
-        assert result["changed"] is True and result["members"] == 4
-        with tarfile.open(result["archive"]) as tar:
-            members = {m.name: m for m in tar.getmembers()}
-            assert sorted(members) == ["empty", "manage.py", "project", "project/settings.py"]
-            assert {(m.uid, m.gid, m.uname) for m in members.values()} == {(0, 0, "root")}
-            assert oct(members["manage.py"].mode) == oct(0o640) and oct(members["project"].mode) == oct(0o750)
+        assert members == 4
+        with tarfile.open(archive) as tar:
+            found = {m.name: m for m in tar.getmembers()}
+            assert sorted(found) == ["empty", "manage.py", "project", "project/settings.py"]
+            assert {(m.uid, m.gid, m.uname) for m in found.values()} == {(0, 0, "root")}
+            assert oct(found["manage.py"].mode) == oct(0o640) and oct(found["project"].mode) == oct(0o750)
             unpacked = tmp_path / "unpacked"
             tar.extractall(unpacked, filter="fully_trusted")
         assert differences(str(unpacked), manifest(str(src)), None, None, 0o640, 0o750) == []
     finally:
-        os.unlink(result["archive"])
-
-
-def test_tree_archive_names_a_missing_directory(tmp_path):
-    result = run_module("tree_archive", tmp_path, path=str(tmp_path / "missing"))
-    assert result["failed"] and "is not a directory" in result["msg"]
+        os.unlink(archive)
 
 
 def test_checksums_module_reports_owner_group_and_mode(tmp_path):

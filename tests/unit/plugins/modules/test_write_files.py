@@ -109,3 +109,26 @@ def test_refuses_to_replace_what_is_not_a_regular_file(tmp_path):
     result, _ = run(tmp_path, [spec(link)])
     assert result["failed"] and "is not a regular file" in result["msg"]
     assert (tmp_path / "target").read_text() == "kept\n"
+
+
+def test_a_marker_goes_first_and_only_with_the_files_it_names(tmp_path):
+    conf, manage, marker = tmp_path / "gunicorn.conf.py", tmp_path / "manage", tmp_path / ".pending"
+    files = [dict(spec(marker, "pending\n", "0644"), only_with=[str(conf)]), spec(conf), spec(manage, "#!/bin/sh\n", "0750")]
+    result, _ = run(tmp_path, files)
+    assert result["changed_paths"] == [str(marker), str(conf), str(manage)]
+    marker.unlink()
+    # Only a file the marker does not name changes: no marker, and no diff for it.
+    manage.write_text("#!/bin/sh\necho edited\n")
+    result, _ = run(tmp_path, files, diff=True)
+    assert result["changed_paths"] == [str(manage)] and not marker.exists()
+    assert [d["after_header"] for d in result["diff"]] == [str(manage)]
+    # A file it names changes: the marker is written, before it.
+    conf.write_text("edited = 1\n")
+    result, _ = run(tmp_path, files, check=True)
+    assert result["changed_paths"] == [str(marker), str(conf)] and not marker.exists()
+    result, _ = run(tmp_path, files)
+    assert result["changed_paths"] == [str(marker), str(conf)] and marker.read_text() == "pending\n"
+    # Without only_with it is written whenever it differs.
+    marker.unlink()
+    result, _ = run(tmp_path, [spec(marker, "pending\n", "0644")] + files[1:])
+    assert result["changed_paths"] == [str(marker)]
