@@ -6,6 +6,7 @@ Packing here, in the controller's own process, spares the two module runs on loc
 
 from __future__ import annotations
 
+import hashlib
 import os
 
 from ansible.errors import AnsibleActionFail
@@ -21,6 +22,7 @@ ARGUMENT_SPEC = {
     "mode": {"type": "str", "default": "u=rwX,g=rX,o="},
     "file_mode": {"type": "str", "default": "0640"},
     "dir_mode": {"type": "str", "default": "0750"},
+    "checksums": {"type": "list", "elements": "str", "default": []},
 }
 
 
@@ -65,4 +67,17 @@ class ActionModule(ActionBase):
         finally:
             os.unlink(archive)
         result["members"] = members
+        # What the host now holds at these paths is what was sent: no module run to read it back.
+        result["checksums"] = {rel: sha256_of(os.path.join(src, rel)) for rel in args["checksums"]}
         return result
+
+
+def sha256_of(path):
+    """The file's sha256, as the checksums module reports it; None when src has no such file."""
+    if not os.path.isfile(path):
+        return None
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(65536), b""):
+            digest.update(chunk)
+    return digest.hexdigest()

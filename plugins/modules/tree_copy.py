@@ -48,6 +48,13 @@ options:
     description: Octal mode of every directory member in the archive.
     type: str
     default: "0750"
+  checksums:
+    description:
+      - Paths relative to O(src) whose sha256 to return in RV(checksums), read from the
+        controller's files that were sent (what the host holds after the copy).
+    type: list
+    elements: str
+    default: []
 attributes:
   action:
     support: full
@@ -80,4 +87,9 @@ members:
   description: How many files and directories the archive held.
   type: int
   returned: success
+checksums:
+  description: The sha256 of each path of O(checksums), or null when O(src) has no such file.
+  type: dict
+  returned: success
+  sample: {requirements.txt: 3a7bd3e2360a3d29eea436fcfb7e44c735d117c42d1c1835420b6b9942dd4f1b}
 """
