@@ -65,21 +65,21 @@ attributes:
 """
 
 EXAMPLES = r"""
-- name: Compare the code on the host with the controller directory
-  djangoops.services.tree_state:
-    path: /srv/app
-    tree: "{{ lookup('djangoops.services.tree_manifest', 'files/app') }}"
-    owner: root
-    group: app
-  register: code_state
-
-- name: Send it as one archive when it differs
+# code_state: the result of djangoops.services.tree_state for the same directory.
+- name: Send the code as one archive when the host's copy differs
   djangoops.services.tree_copy:
     src: files/app
     dest: /srv/app
     owner: root
     group: app
+    checksums: [requirements.txt]
+  register: code_copy
   when: not code_state.matches
+
+- name: The requirements file the host now holds, without reading it back
+  ansible.builtin.debug:
+    msg: "{{ code_copy.checksums['requirements.txt'] }}"
+  when: code_copy is changed
 """
 
 RETURN = r"""
