@@ -27,7 +27,9 @@ ARGUMENT_SPEC = {
 
 
 class ActionModule(ActionBase):
-    TRANSFERS_FILES = True
+    # The unarchive action below makes, uses and removes the host's temporary directory; one
+    # made here would be left behind when packing fails.
+    TRANSFERS_FILES = False
     # unarchive cannot run in check mode with tar; the caller reports tree_state's answer.
     _supports_check_mode = False
 
