@@ -6,13 +6,12 @@ Packing here, in the controller's own process, spares the two module runs on loc
 
 from __future__ import annotations
 
-import hashlib
 import os
 
 from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.djangoops.services.plugins.module_utils.tree import pack
+from ansible_collections.djangoops.services.plugins.module_utils.tree import digest_of, pack
 
 ARGUMENT_SPEC = {
     "src": {"type": "path", "required": True},
@@ -70,16 +69,10 @@ class ActionModule(ActionBase):
             os.unlink(archive)
         result["members"] = members
         # What the host now holds at these paths is what was sent: no module run to read it back.
-        result["checksums"] = {rel: sha256_of(os.path.join(src, rel)) for rel in args["checksums"]}
+        # sha256, as the checksums module reports it; None when src has no such file.
+        result["checksums"] = {}
+        for rel in args["checksums"]:
+            path = os.path.join(src, rel)
+            result["checksums"][rel] = digest_of(path, "sha256") if os.path.isfile(path) else None
         return result
 
-
-def sha256_of(path):
-    """The file's sha256, as the checksums module reports it; None when src has no such file."""
-    if not os.path.isfile(path):
-        return None
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(65536), b""):
-            digest.update(chunk)
-    return digest.hexdigest()

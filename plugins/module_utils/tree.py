@@ -18,8 +18,10 @@ import tempfile
 _CHUNK = 64 * 1024
 
 
-def sha1_of(path):
-    digest = hashlib.sha1()  # noqa: S324 - the checksum ansible.builtin.copy compares with
+def digest_of(path, algorithm="sha1"):
+    """The file's hex digest: sha1 by default, the checksum ansible.builtin.copy compares with
+    (tree_copy asks for sha256, the one the checksums module reports)."""
+    digest = hashlib.new(algorithm)
     with open(path, "rb") as handle:
         for chunk in iter(lambda: handle.read(_CHUNK), b""):
             digest.update(chunk)
@@ -41,7 +43,7 @@ def manifest(root):
             if not os.path.isfile(full):
                 continue  # broken symlinks, sockets, fifos: copy skips or fails on them too
             rel = os.path.relpath(full, root).replace(os.sep, "/")
-            files[rel] = sha1_of(full)
+            files[rel] = digest_of(full)
     return {"files": dict(sorted(files.items())), "dirs": sorted(dirs)}
 
 
@@ -72,7 +74,7 @@ def differences(dest, tree, uid, gid, file_mode, dir_mode, limit=20):
                 else f"{kind} owner uid {info.st_uid}, wanted {uid}" if uid is not None and info.st_uid != uid
                 else f"{kind} group gid {info.st_gid}, wanted {gid}" if gid is not None and info.st_gid != gid
                 else f"{kind} mode {stat.S_IMODE(info.st_mode):04o}, wanted {mode:04o}" if stat.S_IMODE(info.st_mode) != mode
-                else "content differs" if checksum is not None and sha1_of(os.path.join(dest, rel)) != checksum
+                else "content differs" if checksum is not None and digest_of(os.path.join(dest, rel)) != checksum
                 else None
             )
         if why:
