@@ -14,7 +14,7 @@ prefix=${DJANGOOPS_IMAGE_PREFIX:-djangoops-test}
 releases=${DJANGOOPS_RELEASES:-debian12 debian13}
 mirror=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
 cache=${DJANGOOPS_CACHE_DIR:-/var/cache/djangoops}
-packages=systemd,systemd-sysv,dbus,python3,python3-apt,procps,iproute2,ca-certificates
+packages=systemd,systemd-sysv,dbus,python3,python3-apt,procps,iproute2,ca-certificates,sudo
 # Part of the cache key: change it and every image is rebuilt.
 recipe="v1 $packages $(cat /usr/local/share/ca-certificates/*.crt 2>/dev/null | sha256sum | cut -c1-12)"
 recipe_id=$(printf '%s' "$recipe" | sha256sum | cut -c1-16)

@@ -16,11 +16,11 @@ from ansible_collections.djangoops.services.plugins.module_utils.tree import dig
 ARGUMENT_SPEC = {
     "src": {"type": "path", "required": True},
     "dest": {"type": "path", "required": True},
-    "owner": {"type": "str", "required": True},
     "group": {"type": "str", "required": True},
-    "mode": {"type": "str", "default": "u=rwX,g=rX,o="},
     "file_mode": {"type": "str", "default": "0640"},
     "dir_mode": {"type": "str", "default": "0750"},
+    "exclude": {"type": "list", "elements": "str", "default": []},
+    "skip": {"type": "list", "elements": "str", "default": []},
     "checksums": {"type": "list", "elements": "str", "default": []},
 }
 
@@ -44,15 +44,18 @@ class ActionModule(ActionBase):
         except ValueError as exc:
             raise AnsibleActionFail("tree_copy: file_mode and dir_mode must be octal strings such as 0640") from exc
         try:
-            archive, members = pack(src, file_mode, dir_mode)
+            archive, members = pack(src, file_mode, dir_mode, args["group"], args["exclude"], args["skip"])
         except OSError as exc:
             raise AnsibleActionFail(f"tree_copy: cannot pack {src}: {exc}") from exc
         try:
             unarchive_task = self._task.copy()
             unarchive_task.args.clear()
             unarchive_task.args.update(
-                src=archive, dest=args["dest"], owner=args["owner"], group=args["group"], mode=args["mode"],
+                src=archive, dest=args["dest"],
             )
+            # The members carry owner, group and mode, which GNU tar run by root restores; owner,
+            # group or mode given to unarchive would be set on every member again, through a
+            # symlink to whatever it points at.
             # The unarchive action sends the file and runs the module, as it would for a task of
             # its own; ansible.legacy, as core's template action calls copy.
             unarchive = self._shared_loader_obj.action_loader.get(
@@ -73,6 +76,7 @@ class ActionModule(ActionBase):
         result["checksums"] = {}
         for rel in args["checksums"]:
             path = os.path.join(src, rel)
-            result["checksums"][rel] = digest_of(path, "sha256") if os.path.isfile(path) else None
+            result["checksums"][rel] = (
+                digest_of(path, "sha256") if os.path.isfile(path) and not os.path.islink(path) else None)
         return result
 

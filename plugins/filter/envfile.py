@@ -82,7 +82,9 @@ def to_env_file(env, variable="app_base_env"):
         from ansible.errors import AnsibleFilterError
 
         raise AnsibleFilterError("; ".join(errors))
-    return "".join(f"{key}={env_quote(value)}\n" for key, value in (env or {}).items())
+    # Sorted: the same env is the same file whatever order the dict was built in (inventory
+    # files, combine), so a reordering is no change and no reload.
+    return "".join(f"{key}={env_quote(value)}\n" for key, value in sorted((env or {}).items()))
 
 
 def from_env_file(text):

@@ -7,8 +7,8 @@ name: tree_manifest
 author: djangoops.services developers
 short_description: Relative paths and SHA-1 checksums of a directory on the controller
 description:
-  - Walks a directory on the controller, following symlinks as M(ansible.builtin.copy) does
-    with O(ansible.builtin.copy#module:local_follow=true), and returns its manifest.
+  - Walks a directory on the controller and returns its manifest. Symlinks are recorded as
+    links with their target, never followed; entries matching O(exclude) are left out.
   - M(djangoops.services.tree_state) compares a host directory with the manifest, so that a
     rerun can skip a directory copy that would change nothing.
 options:
@@ -17,13 +17,21 @@ options:
     required: true
     type: list
     elements: path
+  exclude:
+    description:
+      - gitignore-like patterns to leave out. A trailing C(/) matches directories only; a
+        pattern with another C(/) matches the relative path from the top, one without
+        matches the name at any depth (C(*.pyc), C(.git/)).
+    type: list
+    elements: str
+    default: []
 """
 
 EXAMPLES = r"""
 - name: Compare /srv/app with the controller's copy of the code
   djangoops.services.tree_state:
     path: /srv/app
-    tree: "{{ lookup('djangoops.services.tree_manifest', playbook_dir ~ '/app') }}"
+    tree: "{{ lookup('djangoops.services.tree_manifest', playbook_dir ~ '/app', exclude=['.git/', '*.pyc']) }}"
 """
 
 RETURN = r"""
@@ -39,6 +47,9 @@ _raw:
       description: Relative paths of the subdirectories, sorted.
       type: list
       elements: str
+    links:
+      description: Relative path of each symlink to its target, as C(readlink) gives it.
+      type: dict
 """
 
 from ansible.errors import AnsibleLookupError
@@ -53,7 +64,7 @@ class LookupModule(LookupBase):
         results = []
         for term in terms:
             try:
-                results.append(manifest(str(term)))
+                results.append(manifest(str(term), kwargs.get("exclude") or []))
             except (OSError, ValueError) as exc:
                 raise AnsibleLookupError(f"tree_manifest: cannot read {term}: {exc}") from exc
         return results

@@ -12,12 +12,12 @@ description:
     then sends and unpacks it into O(dest) with M(ansible.builtin.unarchive), and removes
     the archive. One transfer and one module run on the host, where M(ansible.builtin.copy)
     of a directory runs one module per file (minutes for a project of a few hundred files).
-  - Symlinks in O(src) are followed, as M(ansible.builtin.copy) does by default. Every
-    member is owned by root in the archive, files get O(file_mode) and directories
-    O(dir_mode), so the result does not depend on the modes on the controller. O(owner),
-    O(group) and O(mode) are passed to M(ansible.builtin.unarchive).
-  - Files under O(dest) that O(src) does not have stay, as with M(ansible.builtin.copy).
-    Compare first with M(djangoops.services.tree_state) and the
+  - Symlinks in O(src) are sent as symlinks, never followed. Every member is owned by root
+    and O(group) in the archive, files get O(file_mode) and directories O(dir_mode), so the
+    result does not depend on the owners and modes on the controller; GNU tar, run by root,
+    restores them (nothing is set again through a symlink).
+  - Files under O(dest) that O(src) does not have stay; M(djangoops.services.tree_state)
+    names them for removal. Compare first with it and the
     P(djangoops.services.tree_manifest#lookup) lookup, and copy only when the tree differs.
 options:
   src:
@@ -28,18 +28,10 @@ options:
     description: The directory on the host; it must exist.
     type: path
     required: true
-  owner:
-    description: Owner of what is unpacked.
-    type: str
-    required: true
   group:
-    description: Group of what is unpacked.
+    description: Group of what is unpacked (its owner is root).
     type: str
     required: true
-  mode:
-    description: Mode applied by M(ansible.builtin.unarchive) to what is unpacked.
-    type: str
-    default: u=rwX,g=rX,o=
   file_mode:
     description: Octal mode of every file member in the archive.
     type: str
@@ -48,6 +40,16 @@ options:
     description: Octal mode of every directory member in the archive.
     type: str
     default: "0750"
+  exclude:
+    description: gitignore-like patterns left out, as the P(djangoops.services.tree_manifest#lookup) lookup reads them.
+    type: list
+    elements: str
+    default: []
+  skip:
+    description: Relative paths left out with what is under them (the directories tree_state kept).
+    type: list
+    elements: str
+    default: []
   checksums:
     description:
       - Paths relative to O(src) whose sha256 to return in RV(checksums), read from the
@@ -70,8 +72,9 @@ EXAMPLES = r"""
   djangoops.services.tree_copy:
     src: files/app
     dest: /srv/app
-    owner: root
     group: app
+    exclude: [.git/, "*.pyc"]
+    skip: "{{ code_state.kept }}"
     checksums: [requirements.txt]
   register: code_copy
   when: not code_state.matches

@@ -11,8 +11,13 @@ description:
   - Compares O(path) with a manifest from the P(djangoops.services.tree_manifest#lookup) lookup;
     every file must exist as a regular file with the same SHA-1 checksum, owner, group and mode,
     every directory with the same owner, group and mode.
-  - Reads only; never changes the host. Files on the host beyond the manifest are ignored,
-    as M(ansible.builtin.copy) leaves them too.
+  - Symlinks must be symlinks with the same target; they are never followed.
+  - Directories under O(path) owned by someone other than O(owner) are the app's own data
+    (static files, uploads); nothing under them is compared, and they are returned in
+    RV(kept). What else the host has beyond the manifest, but for the O(protected) names at
+    the top, is returned in RV(extra), so that the caller can remove what the project no
+    longer has.
+  - Reads only; never changes the host.
   - A directory copy runs one module per file; one call of this module lets a rerun skip it.
 options:
   path:
@@ -37,6 +42,11 @@ options:
     description: Octal mode every directory must have.
     type: str
     default: "0750"
+  protected:
+    description: Names directly under O(path) that are not the tree's (files the roles write beside the code).
+    type: list
+    elements: str
+    default: []
 attributes:
   check_mode:
     support: full
@@ -70,8 +80,18 @@ differences:
   type: list
   elements: str
   returned: always
+extra:
+  description: Topmost paths under O(path), relative, that the tree does not have and that are not kept or protected.
+  type: list
+  elements: str
+  returned: always
+kept:
+  description: Relative paths of the directories owned by someone other than O(owner), not compared.
+  type: list
+  elements: str
+  returned: always
 checked:
-  description: How many files and directories the manifest lists.
+  description: How many files, directories and symlinks the manifest lists.
   type: int
   returned: always
 """
@@ -81,7 +101,7 @@ import pwd
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.djangoops.services.plugins.module_utils.tree import differences, unsafe_paths
+from ansible_collections.djangoops.services.plugins.module_utils.tree import differences, host_state, unsafe_paths
 
 
 def _id(lookup, name):
@@ -100,13 +120,15 @@ def main():
             "group": {"type": "str"},
             "file_mode": {"type": "str", "default": "0640"},
             "dir_mode": {"type": "str", "default": "0750"},
+            "protected": {"type": "list", "elements": "str", "default": []},
         },
         supports_check_mode=True,
     )
     params = module.params
     tree = params["tree"]
-    if not isinstance(tree.get("files", {}), dict) or not isinstance(tree.get("dirs", []), list):
-        module.fail_json(msg="tree must have files (a dict of relpath: sha1) and dirs (a list of relpaths)")
+    if (not isinstance(tree.get("files", {}), dict) or not isinstance(tree.get("dirs", []), list)
+            or not isinstance(tree.get("links", {}), dict)):
+        module.fail_json(msg="tree must have files (a dict of relpath: sha1), dirs (a list of relpaths) and links (relpath: target)")
     unsafe = unsafe_paths(tree)
     if unsafe:
         module.fail_json(msg=f"tree lists paths outside path: {unsafe[:5]}")
@@ -116,12 +138,16 @@ def main():
         module.fail_json(msg="file_mode and dir_mode must be octal strings such as 0640")
     uid = None if params["owner"] is None else _id(lambda n: pwd.getpwnam(n).pw_uid, params["owner"])
     gid = None if params["group"] is None else _id(lambda n: grp.getgrnam(n).gr_gid, params["group"])
-    found = differences(params["path"], tree, uid, gid, file_mode, dir_mode)
+    extra, kept = host_state(params["path"], tree, uid, set(params["protected"]))
+    found = differences(params["path"], tree, uid, gid, file_mode, dir_mode, kept=kept)
+    found += [f"{rel}: not in the tree" for rel in extra[:20 - len(found)]] if len(found) < 20 else []
     module.exit_json(
         changed=False,
         matches=not found,
         differences=found,
-        checked=len(tree.get("files", {})) + len(tree.get("dirs", [])),
+        extra=extra,
+        kept=kept,
+        checked=len(tree.get("files", {})) + len(tree.get("dirs", [])) + len(tree.get("links", {})),
     )
 
 

@@ -31,7 +31,8 @@ def shown_default(value):
     """How a README shows a default: strings as they are ("" when empty), the rest as YAML."""
     if isinstance(value, str):
         return value or '""'
-    return yaml.safe_dump(value, default_flow_style=True).strip().removesuffix("...").strip()
+    # One line: a table row cannot wrap.
+    return yaml.safe_dump(value, default_flow_style=True, width=10**6).strip().removesuffix("...").strip()
 
 
 def test_there_are_roles_to_check():

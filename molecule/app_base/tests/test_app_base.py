@@ -132,6 +132,10 @@ BAD_CASES = {
     "two-sources": "set at most one code source: app_base_src, app_base_git_repo or app_base_archive",
     "workers": "app_base_gunicorn_workers must be between 1 and 256",
     "state": "app_base_state",
+    "gunicorn-owned": "app_base_gunicorn_settings: preload_app is set by the roles",
+    "gunicorn-unknown": "app_base_gunicorn_settings: unknown gunicorn setting max_request",
+    "socket-elsewhere": "app_base_gunicorn_bind: a unix socket must be in the app's own runtime directory",
+    "exclude-string": "app_base_src_exclude must be a list",
 }
 
 

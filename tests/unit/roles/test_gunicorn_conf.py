@@ -21,7 +21,7 @@ def render(env_file):
     return jenv.from_string(TEMPLATE.read_text()).render(
         ansible_managed="test", app_base_name="sample", app_base__env_file=str(env_file), app_base_root="/srv/sample",
         app_base_gunicorn_bind="127.0.0.1:8000", app_base_gunicorn_workers=2, app_base_gunicorn_timeout=30,
-        app_base_gunicorn_graceful_timeout=30,
+        app_base_gunicorn_graceful_timeout=30, app_base__socket_path="", app_base_gunicorn_settings={},
     )
 
 
@@ -64,3 +64,26 @@ def test_a_reload_applies_new_values_and_drops_removed_keys(tmp_path, clean_envi
     load(code)
     assert os.environ["SAMPLE_A"] == "new value  "
     assert "SAMPLE_GONE" not in os.environ
+
+
+def test_further_settings_are_data_whatever_their_values(tmp_path, clean_environ):
+    env_file = tmp_path / ".env"
+    env_file.write_text("")
+    hostile = '"); import os; os.system("touch /tmp/djangoops-pwned") #\n\'\'\' """'
+    jenv = jinja2.Environment(undefined=jinja2.StrictUndefined)
+    jenv.filters["to_json"] = json.dumps
+    jenv.filters["int"] = int
+    jenv.filters["dirname"] = os.path.dirname
+    settings = {"worker_class": "gthread", "threads": 4, "forwarded_allow_ips": hostile,
+                "secure_scheme_headers": {"X-FORWARDED-PROTO": "https"}, "sendfile": False}
+    code = jenv.from_string(TEMPLATE.read_text()).render(
+        ansible_managed="test", app_base_name="sample", app_base__env_file=str(env_file), app_base_root="/srv/sample",
+        app_base_gunicorn_bind="unix:/run/sample/gunicorn.sock", app_base_gunicorn_workers=2, app_base_gunicorn_timeout=30,
+        app_base_gunicorn_graceful_timeout=30, app_base__socket_path="/run/sample/gunicorn.sock",
+        app_base_gunicorn_settings=settings, app_base_gunicorn_socket_group="www-data",
+    )
+    ns = load(code)
+    assert {k: ns[k] for k in settings} == settings
+    assert not Path("/tmp/djangoops-pwned").exists()
+    # A unix socket: made 0660 (umask), its group handed over once gunicorn is ready.
+    assert ns["umask"] == 0o117 and callable(ns["when_ready"]) and ns["on_reload"] is ns["when_ready"]

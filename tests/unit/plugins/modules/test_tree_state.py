@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from ansible_collections.djangoops.services.plugins.module_utils.tree import differences, manifest, pack, unsafe_paths
+from ansible_collections.djangoops.services.plugins.module_utils.tree import (
+    differences, excluded, host_state, manifest, pack, unsafe_paths)
 
 COLLECTIONS = Path(__file__).resolve().parents[4] / ".cache" / "collections"
 
@@ -37,7 +38,7 @@ def trees(tmp_path):
         path.chmod(0o750)
     for path in [dest / "manage.py", dest / "project" / "settings.py"]:
         path.chmod(0o640)
-    (dest / "venv").mkdir()  # beyond the tree: not a difference
+    (dest / "venv").mkdir()  # beyond the tree: the roles' (protected) in the module tests
     return src, dest
 
 
@@ -51,10 +52,78 @@ def test_manifest_lists_files_with_sha1_and_dirs(trees):
     }
 
 
-def test_manifest_follows_symlinks_like_copy(trees):
+def test_manifest_keeps_symlinks_as_links_and_never_follows_them(trees, tmp_path):
     src, _ = trees
-    (src / "link.py").symlink_to(src / "manage.py")
-    assert manifest(str(src))["files"]["link.py"] == manifest(str(src))["files"]["manage.py"]
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "secret.txt").write_text("outside\n", encoding="utf-8")
+    (src / "outside_link").symlink_to(outside)
+    (src / "alias.py").symlink_to("manage.py")
+    tree = manifest(str(src))
+    assert tree["links"] == {"alias.py": "manage.py", "outside_link": str(outside)}
+    assert not any("secret" in rel for rel in list(tree["files"]) + tree["dirs"])
+
+
+@pytest.mark.parametrize(
+    "pattern, rel, is_dir, hit",
+    [
+        (".git/", ".git", True, True),
+        (".git/", "sub/.git", True, True),
+        (".git/", ".git", False, False),  # a .git file (a worktree's) is not the directory pattern
+        ("*.pyc", "a/b/c.pyc", False, True),
+        (".env", "sub/.env", False, True),
+        ("/run", "run", False, True),
+        ("/run", "project/run", False, False),  # a leading / anchors at the top
+        ("docs/build", "docs/build", True, True),
+        ("docs/build", "x/docs/build", True, False),
+        ("node_modules/", "node_modules", True, True),
+    ],
+)
+def test_exclude_patterns_read_like_gitignore(pattern, rel, is_dir, hit):
+    assert excluded(rel, is_dir, [pattern]) is hit
+
+
+def test_manifest_leaves_out_excluded_paths(trees):
+    src, _ = trees
+    (src / ".git").mkdir()
+    (src / ".git" / "config").write_text("url = https://token@x\n", encoding="utf-8")
+    (src / "project" / "__pycache__").mkdir()
+    (src / "project" / "__pycache__" / "settings.cpython-311.pyc").write_bytes(b"x")
+    (src / ".env").write_text("SECRET=1\n", encoding="utf-8")
+    tree = manifest(str(src), [".git/", "__pycache__/", "*.pyc", ".env"])
+    assert tree["dirs"] == ["empty", "project"]
+    assert sorted(tree["files"]) == ["manage.py", "project/settings.py"]
+
+
+def test_host_state_names_what_the_tree_no_longer_has_and_keeps_the_apps_directories(trees):
+    src, dest = trees
+    (dest / "project" / "legacy.py").write_text("x = 1\n", encoding="utf-8")
+    (dest / "old_pkg").mkdir()
+    (dest / "old_pkg" / "mod.py").write_text("x = 1\n", encoding="utf-8")
+    (dest / "media").mkdir()
+    (dest / "media" / "upload.txt").write_text("the app's\n", encoding="utf-8")
+    os.chown(dest / "media", 65534, 65534)
+    extra, kept = host_state(str(dest), manifest(str(src)), os.getuid(), {"venv"})
+    assert extra == ["old_pkg", "project/legacy.py"]  # topmost only: old_pkg/mod.py goes with old_pkg
+    assert kept == ["media"]
+
+
+def test_nothing_under_a_kept_directory_is_compared(trees):
+    src, dest = trees
+    (src / "media").mkdir()
+    (src / "media" / "dev-upload.txt").write_text("the developer's\n", encoding="utf-8")
+    (dest / "media").mkdir()
+    os.chown(dest / "media", 65534, 65534)
+    assert differences(str(dest), manifest(str(src)), os.getuid(), None, 0o640, 0o750, kept=["media"]) == []
+    assert differences(str(dest), manifest(str(src)), os.getuid(), None, 0o640, 0o750) != []
+
+
+def test_a_changed_symlink_is_a_difference(trees):
+    src, dest = trees
+    (src / "alias.py").symlink_to("manage.py")
+    (dest / "alias.py").symlink_to("project/settings.py")
+    assert differences(str(dest), manifest(str(src)), None, None, 0o640, 0o750) == [
+        "alias.py: symlink to project/settings.py, wanted manage.py"]
 
 
 def test_an_identical_tree_matches(trees):
@@ -98,12 +167,22 @@ def test_paths_that_leave_the_destination_are_unsafe():
 
 def test_module_reports_match_without_change(trees, tmp_path):
     src, dest = trees
-    result = run_module("tree_state", tmp_path, path=str(dest), tree=manifest(str(src)))
+    args = {"path": str(dest), "tree": manifest(str(src)), "protected": ["venv"]}
+    result = run_module("tree_state", tmp_path, **args)
     assert result["matches"] is True and result["changed"] is False and result["checked"] == 4
+    assert result["extra"] == [] and result["kept"] == []
     (dest / "project" / "settings.py").write_text("DEBUG = True\n", encoding="utf-8")
-    result = run_module("tree_state", tmp_path, path=str(dest), tree=manifest(str(src)))
+    result = run_module("tree_state", tmp_path, **args)
     assert result["matches"] is False
     assert result["differences"] == ["project/settings.py: content differs"]
+
+
+def test_module_reports_a_file_the_tree_no_longer_has(trees, tmp_path):
+    src, dest = trees
+    (dest / "legacy.py").write_text("x = 1\n", encoding="utf-8")
+    result = run_module("tree_state", tmp_path, path=str(dest), tree=manifest(str(src)), protected=["venv"])
+    assert result["matches"] is False
+    assert result["extra"] == ["legacy.py"] and result["differences"] == ["legacy.py: not in the tree"]
 
 
 def test_module_refuses_a_tree_that_leaves_path(trees, tmp_path):
@@ -131,22 +210,29 @@ def test_checksums_module_gives_sha256_or_null(tmp_path):
 
 
 def test_pack_writes_normalised_members_that_unpack_to_a_matching_tree(trees, tmp_path):
-    """What the tree_copy action sends: root-owned members with the asked modes."""
+    """What the tree_copy action sends: root-owned members of the app group, the asked modes,
+    symlinks as symlinks, nothing excluded or skipped."""
     import tarfile
 
     src, _ = trees
     (src / "manage.py").chmod(0o755)  # an executable on the controller still unpacks as 0640
-    archive, members = pack(str(src), 0o640, 0o750)
+    (src / "alias.py").symlink_to("manage.py")
+    (src / "x.pyc").write_bytes(b"x")
+    (src / "media").mkdir()
+    (src / "media" / "dev-upload.txt").write_text("x", encoding="utf-8")
+    archive, members = pack(str(src), 0o640, 0o750, group="app", exclude=["*.pyc"], skip=["media"])
     try:
-        assert members == 4
+        assert members == 5
         with tarfile.open(archive) as tar:
             found = {m.name: m for m in tar.getmembers()}
-            assert sorted(found) == ["empty", "manage.py", "project", "project/settings.py"]
-            assert {(m.uid, m.gid, m.uname) for m in found.values()} == {(0, 0, "root")}
+            assert sorted(found) == ["alias.py", "empty", "manage.py", "project", "project/settings.py"]
+            assert {(m.uid, m.gid, m.uname, m.gname) for m in found.values()} == {(0, 0, "root", "app")}
+            assert found["alias.py"].issym() and found["alias.py"].linkname == "manage.py"
             assert oct(found["manage.py"].mode) == oct(0o640) and oct(found["project"].mode) == oct(0o750)
             unpacked = tmp_path / "unpacked"
             tar.extractall(unpacked, filter="fully_trusted")
-        assert differences(str(unpacked), manifest(str(src)), None, None, 0o640, 0o750) == []
+        tree = manifest(str(src), ["*.pyc", "/media"])
+        assert differences(str(unpacked), tree, None, None, 0o640, 0o750) == []
     finally:
         os.unlink(archive)
 
