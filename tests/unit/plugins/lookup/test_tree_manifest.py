@@ -1,14 +1,24 @@
 """The tree_manifest lookup as templates call it."""
+import hashlib
+
 import pytest
 from ansible.errors import AnsibleLookupError
 
 from ansible_collections.djangoops.services.plugins.lookup.tree_manifest import LookupModule
-from ansible_collections.djangoops.services.plugins.module_utils.tree import manifest
 
 
 def test_lookup_returns_one_manifest_per_directory(tmp_path):
-    (tmp_path / "app.py").write_text("x = 1\n", encoding="utf-8")
-    assert LookupModule().run([str(tmp_path)]) == [manifest(str(tmp_path))]
+    """The manifests of the trees, as written here (not compared with the helper it calls)."""
+    one, two = tmp_path / "one", tmp_path / "two"
+    (one / "pkg").mkdir(parents=True)
+    (one / "app.py").write_text("x = 1\n", encoding="utf-8")
+    (one / "pkg" / "mod.py").write_text("y = 2\n", encoding="utf-8")
+    two.mkdir()
+    assert LookupModule().run([str(one), str(two)]) == [
+        {"files": {"app.py": hashlib.sha1(b"x = 1\n").hexdigest(), "pkg/mod.py": hashlib.sha1(b"y = 2\n").hexdigest()},
+         "dirs": ["pkg"]},
+        {"files": {}, "dirs": []},
+    ]
 
 
 def test_lookup_names_a_missing_directory(tmp_path):
