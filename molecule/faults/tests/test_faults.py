@@ -25,6 +25,14 @@ def deploy(host, *apps, args=()):
     return run_playbook(host, "djangoops.services.deploy", *args, "-e", json.dumps({"djangoops_apps": list(apps)}))
 
 
+def main_pid_of(host, manager):
+    """The PID the manager watches for the app (0 when none)."""
+    app = APPS[manager][0]
+    if manager == "systemd":
+        return int(host.check_output(f"systemctl show -p MainPID --value {app}.service"))
+    return int(host.run(f"supervisorctl pid {app}").stdout.strip() or 0)
+
+
 def base(manager):
     return f"http://127.0.0.1:{APPS[manager][1]}"
 
@@ -34,13 +42,20 @@ def manager(request):
     return request.param
 
 
+# The load of every test here that counts lost requests: the redeploys and their baseline.
+LOAD_RATE = 20  # requests/s
+# {(manager, path): stats} of the redeploys under load, for the baseline to print beside its own.
+REDEPLOY_LOSS = {}
+
+
 def redeploy_under_load(host, manager, entry, path, old, new):
     """Deploy `entry` while about 20 requests/s hit `path`: none may fail, and the answers
     must go from `old` to `new` during the load (else it missed the switch)."""
-    with LoadInBackground(host, base(manager) + path) as load:
+    with LoadInBackground(host, base(manager) + path, rate=LOAD_RATE) as load:
         run = deploy(host, entry)
     assert run.returncode == 0, run.stdout[-3000:]
     stats = load.stats
+    REDEPLOY_LOSS[(manager, path)] = stats
     print(f"\n{manager}: redeploy under load, {path}: {stats}")
     assert stats["failed"] == 0 and stats["sent"] > 100, stats
     assert set(stats["bodies"]) == {old, new}, "the load must span the switch from old to new"
@@ -62,16 +77,25 @@ def test_redeploy_of_a_new_env_value_under_load_drops_nothing(host, manager):
     redeploy_under_load(host, manager, entry, "/env/SAMPLE_RELEASE", "one", "two")
 
 
-def test_plain_restart_under_load_is_the_baseline(host, manager):
-    """The figure the redeploys are compared with; it asserts only that it measured."""
-    app = APPS[manager][0]
-    with LoadInBackground(host, base(manager) + "/healthz") as load:
+def test_plain_restart_under_the_same_load_loses_requests_a_redeploy_does_not(host, manager):
+    """The baseline the redeploys are compared with: a plain restart under the same load as
+    the env redeploy above (same path, same rate) must lose requests; if it lost none, the
+    load could not show a loss and the redeploys' 0 would prove nothing."""
+    app, path = APPS[manager][0], "/env/SAMPLE_RELEASE"
+    old = main_pid_of(host, manager)
+    with LoadInBackground(host, base(manager) + path, rate=LOAD_RATE) as load:
         time.sleep(2)
         host.check_output(RESTART[manager].format(app=app))
-        assert get(host, base(manager), "/healthz", wait=20) == (200, b"ok")
+        assert get(host, base(manager), "/healthz", wait=30) == (200, b"ok")
     stats = load.stats
-    print(f"\n{manager}: plain restart under load: {stats['failed']} of {stats['sent']} requests failed {stats['errors'][:2]}")
+    redeploys = {p: st for (m, p), st in sorted(REDEPLOY_LOSS.items()) if m == manager}
+    shown = "; ".join(f"redeploy under load on {p}: {st['failed']} of {st['sent']} failed" for p, st in redeploys.items())
+    print(f"\n{manager}, {LOAD_RATE} req/s: {shown or 'redeploys not measured in this run'}; "
+          f"plain restart under load on {path}: {stats['failed']} of {stats['sent']} failed {stats['errors'][:2]}")
+    assert main_pid_of(host, manager) not in (0, old), "the restart really replaced the master"
     assert stats["sent"] > 40 and stats["ok"] > 0, stats
+    assert stats["failed"] > 0, f"a plain restart lost no request under this load: it cannot show a loss {stats}"
+    assert all(st["failed"] == 0 for st in redeploys.values()), redeploys
 
 
 def test_a_failed_release_fails_again_on_the_next_run(host, manager, tmp_path):

@@ -1,23 +1,36 @@
 """The tree_manifest lookup as templates call it."""
+import hashlib
+
 import pytest
 from ansible.errors import AnsibleLookupError
 
 from ansible_collections.djangoops.services.plugins.lookup.tree_manifest import LookupModule
-from ansible_collections.djangoops.services.plugins.module_utils.tree import manifest
-
-
-def lookup():
-    return LookupModule()
 
 
 def test_lookup_returns_one_manifest_per_directory(tmp_path):
+    """The manifests of the trees, as written here (not compared with the helper it calls)."""
+    one, two = tmp_path / "one", tmp_path / "two"
+    (one / "pkg").mkdir(parents=True)
+    (one / "app.py").write_text("x = 1\n", encoding="utf-8")
+    (one / "pkg" / "mod.py").write_text("y = 2\n", encoding="utf-8")
+    (one / "alias.py").symlink_to("app.py")
+    two.mkdir()
+    assert LookupModule().run([str(one), str(two)]) == [
+        {"files": {"app.py": hashlib.sha1(b"x = 1\n").hexdigest(), "pkg/mod.py": hashlib.sha1(b"y = 2\n").hexdigest()},
+         "dirs": ["pkg"], "links": {"alias.py": "app.py"}},
+        {"files": {}, "dirs": [], "links": {}},
+    ]
+
+
+def test_lookup_leaves_out_the_excluded_paths(tmp_path):
     (tmp_path / "app.py").write_text("x = 1\n", encoding="utf-8")
     (tmp_path / "app.pyc").write_bytes(b"x")
-    assert lookup().run([str(tmp_path)]) == [manifest(str(tmp_path))]
-    assert lookup().run([str(tmp_path)], exclude=["*.pyc"]) == [manifest(str(tmp_path), ["*.pyc"])]
-    assert "app.pyc" not in lookup().run([str(tmp_path)], exclude=["*.pyc"])[0]["files"]
+    (tmp_path / ".git").mkdir()
+    (tmp_path / ".git" / "config").write_text("[remote]\n", encoding="utf-8")
+    assert LookupModule().run([str(tmp_path)], exclude=["*.pyc", ".git/"]) == [
+        {"files": {"app.py": hashlib.sha1(b"x = 1\n").hexdigest()}, "dirs": [], "links": {}}]
 
 
 def test_lookup_names_a_missing_directory(tmp_path):
     with pytest.raises(AnsibleLookupError, match="cannot read .*missing"):
-        lookup().run([str(tmp_path / "missing")])
+        LookupModule().run([str(tmp_path / "missing")])
