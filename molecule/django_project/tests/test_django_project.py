@@ -185,6 +185,26 @@ def test_a_bad_health_path_fails_the_deploy_naming_the_status(host):
     assert again.returncode == 0, again.stdout[-3000:]
 
 
+def test_a_media_root_the_role_may_not_hand_over_is_refused(host):
+    """MEDIA_ROOT=/etc would become a ReadWritePaths= of the sandbox and a chown target."""
+    unit_before = host.check_output("cat /etc/systemd/system/site.service 2>/dev/null || true")
+    etc = (host.file("/etc").user, host.file("/etc").group, host.file("/etc").mode)
+    env = {"DJANGO_SECRET_KEY": SECRET, "DJANGO_ALLOWED_HOSTS": "www.example.com,.example.com",
+           "DJANGO_DB_PATH": "/srv/site/var/db.sqlite3", "DJANGO_MEDIA_ROOT": "/etc"}
+    run = run_playbook(host, SCENARIO / "converge.yml", "-e", json.dumps(
+        {"djangoops_apps": [{"app_base_name": "site", "app_base_src": str(WORKING_COPY), "app_base_wsgi_app": "mysite.wsgi",
+                             "app_base_env": env}]}))
+    output = " ".join((run.stdout + run.stderr).split())
+    assert run.returncode != 0
+    assert "MEDIA_ROOT is /etc: not a directory the role may give the app" in output, output[-3000:]
+    assert (host.file("/etc").user, host.file("/etc").group, host.file("/etc").mode) == etc
+    assert host.check_output("cat /etc/systemd/system/site.service 2>/dev/null || true") == unit_before
+    # The .env it wrote is put back by a good deploy.
+    again = run_playbook(host, SCENARIO / "converge.yml")
+    assert again.returncode == 0, again.stdout[-3000:]
+    assert request(host, SITE, "/env/DJANGO_MEDIA_ROOT")[0] == 404
+
+
 def test_a_redeploy_removes_a_deleted_module_and_keeps_uploads_and_data(host, tmp_path):
     _, name = upload(host, SITE, "kept.txt", "kept-across-deploys")
     _, count = request(host, SITE, "/notes", "POST", b"text=kept", {"Content-Type": "application/x-www-form-urlencoded"})

@@ -10,6 +10,7 @@ tree runs unchanged on a developer laptop and on a production host:
   DJANGO_DB_PATH              path of the SQLite database (default BASE_DIR/db.sqlite3)
   DJANGO_SECURE_SSL_REDIRECT  redirect plain HTTP to HTTPS (default off)
   DJANGO_LOG_LEVEL            level of the console logs (default INFO)
+  DJANGO_MEDIA_ROOT           where uploads go (default BASE_DIR/media, in the tree)
 
 For more information on this file, see
 https://docs.djangoproject.com/en/5.2/topics/settings/
@@ -133,7 +134,7 @@ STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 
 MEDIA_URL = "media/"
-MEDIA_ROOT = BASE_DIR / "media"
+MEDIA_ROOT = os.environ.get("DJANGO_MEDIA_ROOT") or BASE_DIR / "media"
 
 STORAGES = {
     "default": {
