@@ -90,13 +90,21 @@ def _under(rel, tops):
     return any(rel == top or rel.startswith(top + "/") for top in tops)
 
 
+def _kind(mode):
+    return "link" if stat.S_ISLNK(mode) else "dir" if stat.S_ISDIR(mode) else "file" if stat.S_ISREG(mode) else "other"
+
+
 def host_state(dest, tree, uid, protected):
     """What ``dest`` has beyond ``tree``: (extra, kept). ``kept`` are the directories under
     ``dest`` owned by someone other than ``uid`` (the app's own data: static files, uploads),
     never entered, changed or removed; ``extra`` are the other entries the tree does not
-    have (files deleted from the project), topmost only. ``protected`` top-level names (what
-    the roles write beside the code) are neither."""
-    known = set(tree.get("files", {})) | set(tree.get("dirs", [])) | set(tree.get("links", {}))
+    have (files deleted from the project) or has as another kind (a directory that became a
+    symlink: it must go before the tree is unpacked), topmost only. ``protected`` relative
+    paths (what the roles write beside the code, the directories handed to the app) and what
+    is under them are neither."""
+    kinds = {rel: "file" for rel in tree.get("files", {})}
+    kinds.update({rel: "dir" for rel in tree.get("dirs", [])})
+    kinds.update({rel: "link" for rel in tree.get("links", {})})
     extra, kept = [], []
     for current, subdirs, names in os.walk(dest):
         rel_dir = os.path.relpath(current, dest)
@@ -104,15 +112,15 @@ def host_state(dest, tree, uid, protected):
         enter = []
         for name in sorted(subdirs + names):
             rel = rel_dir + name
-            if not rel_dir and name in protected:
+            if _under(rel, protected):
                 continue
             info = os.lstat(os.path.join(current, name))
-            is_dir = stat.S_ISDIR(info.st_mode)
-            if is_dir and uid is not None and info.st_uid != uid:
+            kind = _kind(info.st_mode)
+            if kind == "dir" and uid is not None and info.st_uid != uid:
                 kept.append(rel)
-            elif rel not in known:
+            elif kinds.get(rel) != kind:
                 extra.append(rel)
-            elif is_dir:
+            elif kind == "dir":
                 enter.append(name)
         subdirs[:] = sorted(enter)
     return extra, kept

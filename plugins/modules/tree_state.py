@@ -43,10 +43,16 @@ options:
     type: str
     default: "0750"
   protected:
-    description: Names directly under O(path) that are not the tree's (files the roles write beside the code).
+    description: Paths relative to O(path) that are not the tree's (files the roles write beside the code), with what is under them.
     type: list
     elements: str
     default: []
+  protected_list:
+    description:
+      - A JSON file on the host with a list of further relative paths to treat as O(protected)
+        and, where they exist, to return in RV(kept) (the directories a role handed to the app
+        on an earlier run). A missing file is an empty list.
+    type: path
 attributes:
   check_mode:
     support: full
@@ -97,6 +103,8 @@ checked:
 """
 
 import grp
+import json
+import os
 import pwd
 
 from ansible.module_utils.basic import AnsibleModule
@@ -121,6 +129,7 @@ def main():
             "file_mode": {"type": "str", "default": "0640"},
             "dir_mode": {"type": "str", "default": "0750"},
             "protected": {"type": "list", "elements": "str", "default": []},
+            "protected_list": {"type": "path"},
         },
         supports_check_mode=True,
     )
@@ -138,7 +147,22 @@ def main():
         module.fail_json(msg="file_mode and dir_mode must be octal strings such as 0640")
     uid = None if params["owner"] is None else _id(lambda n: pwd.getpwnam(n).pw_uid, params["owner"])
     gid = None if params["group"] is None else _id(lambda n: grp.getgrnam(n).gr_gid, params["group"])
-    extra, kept = host_state(params["path"], tree, uid, set(params["protected"]))
+    protected = list(params["protected"])
+    if params["protected_list"]:
+        try:
+            with open(params["protected_list"], encoding="utf-8") as handle:
+                listed = json.load(handle)
+        except FileNotFoundError:
+            listed = []
+        except (OSError, ValueError) as exc:
+            module.fail_json(msg=f"protected_list {params['protected_list']}: {exc}")
+        if not isinstance(listed, list) or not all(isinstance(rel, str) for rel in listed):
+            module.fail_json(msg=f"protected_list {params['protected_list']} must hold a JSON list of relative paths")
+        protected += listed
+    extra, kept = host_state(params["path"], tree, uid, protected)
+    # The listed directories are the app's like the ones it owns: not compared, not sent.
+    kept = sorted(set(kept) | {rel for rel in protected[len(params["protected"]):]
+                               if os.path.lexists(os.path.join(params["path"], rel))})
     found = differences(params["path"], tree, uid, gid, file_mode, dir_mode, kept=kept)
     found += [f"{rel}: not in the tree" for rel in extra[:20 - len(found)]] if len(found) < 20 else []
     module.exit_json(

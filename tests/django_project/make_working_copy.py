@@ -42,6 +42,10 @@ CLUTTER = {
         "DOTENV_LEAK=leaked-from-project-dotenv\n",
         0o600,
     ),
+    ".env.production": (
+        "DJANGO_SECRET_KEY=dotenv-production-secret-must-not-reach-host\n",
+        0o600,
+    ),
     ".venv/bin/python": (
         "#!/bin/sh\n"
         "echo 'the project .venv must not be used on the host' >&2\n"

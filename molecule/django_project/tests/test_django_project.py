@@ -120,10 +120,11 @@ def test_libraries_that_read_proc_and_write_caches_work(host):
 
 
 def test_the_working_copys_clutter_is_not_on_the_host(host):
-    for path in (".git", ".venv", "node_modules", ".pytest_cache", "mysite/__pycache__",
+    for path in (".git", ".venv", ".env.production", "node_modules", ".pytest_cache", "mysite/__pycache__",
                  "media/dev-upload.txt", "staticfiles/dev-collected.css"):
         assert not host.file(f"/srv/site/{path}").exists, path
-    for needle in ("ghp_SECRETTOKEN123", "outside-directory-secret", "dotenv-file-secret-must-not-reach-host"):
+    for needle in ("ghp_SECRETTOKEN123", "outside-directory-secret", "dotenv-file-secret-must-not-reach-host",
+                   "dotenv-production-secret-must-not-reach-host"):
         assert host.run(f"grep -rl {needle} /srv /etc /var/log").stdout == "", needle
     assert host.file("/srv/site/outside_link").is_symlink
     assert host.check_output("readlink /srv/site/outside_link") == str(EPHEMERAL / "outside")

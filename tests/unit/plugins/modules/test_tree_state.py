@@ -282,3 +282,32 @@ def test_checksums_module_reports_directories_accounts_and_groups(tmp_path):
         "djangoops-no-such-user": None,
     }
     assert result["groups"] == {group: True, "djangoops-no-such-group": False}
+
+
+def test_a_directory_that_became_a_symlink_is_extra_so_it_goes_before_the_unpack(trees):
+    src, dest = trees
+    (src / "empty").rmdir()
+    (src / "empty").symlink_to("project")
+    extra, _ = host_state(str(dest), manifest(str(src)), os.getuid(), {"venv"})
+    assert extra == ["empty"]
+
+
+def test_module_keeps_the_listed_directories_whoever_owns_them(trees, tmp_path):
+    """A root-owned media directory (restored by hand) that the project does not have is not
+    removed when the last run listed it; its content is not compared or sent either."""
+    src, dest = trees
+    (dest / "media").mkdir()
+    (dest / "media" / "upload.txt").write_text("the app's\n", encoding="utf-8")
+    (src / "media").mkdir()
+    (src / "media" / "dev-upload.txt").write_text("the developer's\n", encoding="utf-8")
+    listed = tmp_path / "data-dirs.json"
+    args = {"path": str(dest), "tree": manifest(str(src)), "protected": ["venv"]}
+    unlisted = run_module("tree_state", tmp_path, **args)
+    assert unlisted["kept"] == [] and "media/dev-upload.txt: file missing" in unlisted["differences"]
+    listed.write_text('["media"]\n', encoding="utf-8")
+    result = run_module("tree_state", tmp_path, **args, protected_list=str(listed))
+    assert result["matches"] is True and result["extra"] == [] and result["kept"] == ["media"]
+    missing = run_module("tree_state", tmp_path, **args, protected_list=str(tmp_path / "none.json"))
+    assert missing["kept"] == unlisted["kept"]
+    listed.write_text('{"media": 1}', encoding="utf-8")
+    assert run_module("tree_state", tmp_path, **args, protected_list=str(listed))["failed"]
