@@ -206,6 +206,23 @@ def test_a_media_root_the_role_may_not_hand_over_is_refused(host):
     assert request(host, SITE, "/env/DJANGO_MEDIA_ROOT")[0] == 404
 
 
+def test_uploads_in_a_directory_the_app_no_longer_owns_are_never_removed(host):
+    """MEDIA_ROOT chowned to nginx by hand: the deploy stops and says so; the uploads stay."""
+    _, name = upload(host, SITE, "chowned.txt", "must-survive")
+    host.check_output("chown -R www-data /srv/site/media")
+    try:
+        run = run_playbook(host, SCENARIO / "converge.yml")
+        output = " ".join((run.stdout + run.stderr).split())
+        assert run.returncode != 0
+        assert "MEDIA_ROOT /srv/site/media exists and belongs to www-data" in output, output[-3000:]
+        assert host.file(f"/srv/site/media/{name.decode()}").content_string == "must-survive"
+    finally:
+        host.check_output("chown -R site /srv/site/media")
+    again = run_playbook(host, SCENARIO / "converge.yml")
+    assert again.returncode == 0, again.stdout[-3000:]
+    assert request(host, SITE, f"/upload?name={name.decode()}") == (200, b"must-survive")
+
+
 def test_a_redeploy_removes_a_deleted_module_and_keeps_uploads_and_data(host, tmp_path):
     _, name = upload(host, SITE, "kept.txt", "kept-across-deploys")
     _, count = request(host, SITE, "/notes", "POST", b"text=kept", {"Content-Type": "application/x-www-form-urlencoded"})
