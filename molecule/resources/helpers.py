@@ -218,3 +218,21 @@ class LoadInBackground:
         self._thread.join(timeout=self.max_seconds + 60)
         self.docker.run(f"rm -f {self.stop_file}")
         return False
+
+
+# The sample app's run script, as the systemd and supervisor scenarios deploy it.
+SAMPLE_RUN = "/srv/sample/run"
+
+
+def run_script_has_exec(host, run=SAMPLE_RUN):
+    """True when the run script starts gunicorn with `exec` (the contract); asserts the
+    gunicorn line itself is there either way, so a missing line cannot pass for no exec."""
+    lines = [line.strip() for line in host.file(run).content_string.splitlines()]
+    gunicorn = [line for line in lines if '"$VIRTUAL_ENV/bin/gunicorn"' in line and not line.startswith("#")]
+    assert len(gunicorn) == 1, lines
+    return gunicorn[0].startswith("exec ")
+
+
+def started_by_bash_running_the_run_script(host, pid, run=SAMPLE_RUN):
+    args = cmdline(host, pid)
+    return Path(args[0]).name == "bash" and run in args

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 from helpers import (
     CANARY_SECRET, NO_GUNICORN, TRICKY_ENV, children, cmdline, env_via_http, get, gunicorn_pids, is_gunicorn_master,
-    listening, ppid, redeploy, remote_python, wait_until, workers_are_children_of,
+    listening, ppid, redeploy, remote_python, wait_until, workers_are_children_of, run_script_has_exec,
+    started_by_bash_running_the_run_script,
 )
 
 BASE = "http://127.0.0.1:8000"
@@ -195,20 +196,6 @@ def test_kill_9_of_the_master_brings_a_new_master_alone(host):
     # The orphaned old workers notice their master is gone and exit within gunicorn's timeout.
     assert wait_until(host, " && ".join(f"[ ! -d /proc/{p} ]" for p in old_workers), 35)
     assert sorted([new] + children(host, new)) == gunicorn_pids(host), "a single master"
-
-
-def run_script_has_exec(host):
-    """True when the run script starts gunicorn with `exec` (the contract); asserts the
-    gunicorn line itself is there either way, so a missing line cannot pass for no exec."""
-    lines = [line.strip() for line in host.file(RUN).content_string.splitlines()]
-    gunicorn = [line for line in lines if '"$VIRTUAL_ENV/bin/gunicorn"' in line and not line.startswith("#")]
-    assert len(gunicorn) == 1, lines
-    return gunicorn[0].startswith("exec ")
-
-
-def started_by_bash_running_the_run_script(host, pid):
-    args = cmdline(host, pid)
-    return Path(args[0]).name == "bash" and RUN in args
 
 
 def kill_every_gunicorn(host):

@@ -6,7 +6,8 @@ from pathlib import Path
 import pytest
 from helpers import (
     CANARY_SECRET, NO_GUNICORN, TRICKY_ENV, cap_mask, children, cmdline, env_via_http, get, gunicorn_pids,
-    is_gunicorn_master, listening, LoadInBackground, main_pid, ppid, redeploy, unit_state, wait_until, workers_are_children_of,
+    is_gunicorn_master, listening, LoadInBackground, main_pid, ppid, redeploy, unit_state, wait_until, workers_are_children_of, run_script_has_exec,
+    started_by_bash_running_the_run_script,
 )
 
 UNIT = "sample.service"
@@ -122,20 +123,6 @@ def test_kill_9_of_main_pid_brings_a_new_master_alone(host):
     assert is_gunicorn_master(host, new)
     assert sorted([new] + children(host, new)) == gunicorn_pids(host), "a single master, old workers gone"
     assert not set(old_workers) & set(gunicorn_pids(host))
-
-
-def run_script_has_exec(host):
-    """True when the run script starts gunicorn with `exec` (the contract); asserts the
-    gunicorn line itself is there either way, so a missing line cannot pass for no exec."""
-    lines = [line.strip() for line in host.file(RUN).content_string.splitlines()]
-    gunicorn = [line for line in lines if '"$VIRTUAL_ENV/bin/gunicorn"' in line and not line.startswith("#")]
-    assert len(gunicorn) == 1, lines
-    return gunicorn[0].startswith("exec ")
-
-
-def started_by_bash_running_the_run_script(host, pid):
-    args = cmdline(host, pid)
-    return Path(args[0]).name == "bash" and RUN in args
 
 
 @pytest.fixture
