@@ -11,7 +11,7 @@ import os
 from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.djangoops.services.plugins.module_utils.tree import digest_of, pack
+from ansible_collections.djangoops.services.plugins.module_utils.tree import pack
 
 ARGUMENT_SPEC = {
     "src": {"type": "path", "required": True},
@@ -20,8 +20,6 @@ ARGUMENT_SPEC = {
     "file_mode": {"type": "str", "default": "0640"},
     "dir_mode": {"type": "str", "default": "0750"},
     "exclude": {"type": "list", "elements": "str", "default": []},
-    "skip": {"type": "list", "elements": "str", "default": []},
-    "checksums": {"type": "list", "elements": "str", "default": []},
 }
 
 
@@ -29,7 +27,7 @@ class ActionModule(ActionBase):
     # The unarchive action below makes, uses and removes the host's temporary directory; one
     # made here would be left behind when packing fails.
     TRANSFERS_FILES = False
-    # unarchive cannot run in check mode with tar; the caller reports tree_state's answer.
+    # unarchive cannot run in check mode with tar; app_base builds no release in check mode.
     _supports_check_mode = False
 
     def run(self, tmp=None, task_vars=None):
@@ -44,7 +42,7 @@ class ActionModule(ActionBase):
         except ValueError as exc:
             raise AnsibleActionFail("tree_copy: file_mode and dir_mode must be octal strings such as 0640") from exc
         try:
-            archive, members = pack(src, file_mode, dir_mode, args["group"], args["exclude"], args["skip"])
+            archive, members = pack(src, file_mode, dir_mode, args["group"], args["exclude"])
         except OSError as exc:
             raise AnsibleActionFail(f"tree_copy: cannot pack {src}: {exc}") from exc
         try:
@@ -71,12 +69,4 @@ class ActionModule(ActionBase):
         finally:
             os.unlink(archive)
         result["members"] = members
-        # What the host now holds at these paths is what was sent: no module run to read it back.
-        # sha256, as the checksums module reports it; None when src has no such file.
-        result["checksums"] = {}
-        for rel in args["checksums"]:
-            path = os.path.join(src, rel)
-            result["checksums"][rel] = (
-                digest_of(path, "sha256") if os.path.isfile(path) and not os.path.islink(path) else None)
         return result
-

@@ -9,8 +9,8 @@ short_description: Relative paths and SHA-1 checksums of a directory on the cont
 description:
   - Walks a directory on the controller and returns its manifest. Symlinks are recorded as
     links with their target, never followed; entries matching O(exclude) are left out.
-  - M(djangoops.services.tree_state) compares a host directory with the manifest, so that a
-    rerun can skip a directory copy that would change nothing.
+  - app_base names a release by the manifest's digest, so that a rerun with the same tree
+    makes no release and sends nothing.
 options:
   _terms:
     description: One directory on the controller.
@@ -28,10 +28,9 @@ options:
 """
 
 EXAMPLES = r"""
-- name: Compare /srv/app with the controller's copy of the code
-  djangoops.services.tree_state:
-    path: /srv/app
-    tree: "{{ lookup('djangoops.services.tree_manifest', playbook_dir ~ '/app', exclude=['.git/', '*.pyc']) }}"
+- name: A digest of the controller's copy of the code, without .git and compiled files
+  ansible.builtin.set_fact:
+    code_digest: "{{ lookup('djangoops.services.tree_manifest', playbook_dir ~ '/app', exclude=['.git/', '*.pyc']) | to_json | hash('sha1') }}"
 """
 
 RETURN = r"""

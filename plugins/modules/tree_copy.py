@@ -16,9 +16,8 @@ description:
     and O(group) in the archive, files get O(file_mode) and directories O(dir_mode), so the
     result does not depend on the owners and modes on the controller; GNU tar, run by root,
     restores them (nothing is set again through a symlink).
-  - Files under O(dest) that O(src) does not have stay; M(djangoops.services.tree_state)
-    names them for removal. Compare first with it and the
-    P(djangoops.services.tree_manifest#lookup) lookup, and copy only when the tree differs.
+  - Meant for an empty O(dest) (app_base unpacks each release into a new directory); files
+    already under O(dest) that O(src) does not have stay.
 options:
   src:
     description: The directory on the controller.
@@ -45,18 +44,6 @@ options:
     type: list
     elements: str
     default: []
-  skip:
-    description: Relative paths left out with what is under them (the directories tree_state kept).
-    type: list
-    elements: str
-    default: []
-  checksums:
-    description:
-      - Paths relative to O(src) whose sha256 to return in RV(checksums), read from the
-        controller's files that were sent (what the host holds after the copy).
-    type: list
-    elements: str
-    default: []
 attributes:
   action:
     support: full
@@ -67,22 +54,12 @@ attributes:
 """
 
 EXAMPLES = r"""
-# code_state: the result of djangoops.services.tree_state for the same directory.
-- name: Send the code as one archive when the host's copy differs
+- name: Send the code as one archive into a new release directory
   djangoops.services.tree_copy:
     src: files/app
-    dest: /srv/app
+    dest: /srv/app/releases/20261202T081500Z-1a2b3c4d5e6f
     group: app
     exclude: [.git/, "*.pyc"]
-    skip: "{{ code_state.kept }}"
-    checksums: [requirements.txt]
-  register: code_copy
-  when: not code_state.matches
-
-- name: The requirements file the host now holds, without reading it back
-  ansible.builtin.debug:
-    msg: "{{ code_copy.checksums['requirements.txt'] }}"
-  when: code_copy is changed
 """
 
 RETURN = r"""
@@ -90,9 +67,4 @@ members:
   description: How many files and directories the archive held.
   type: int
   returned: success
-checksums:
-  description: The sha256 of each path of O(checksums), or null when O(src) has no such file.
-  type: dict
-  returned: success
-  sample: {requirements.txt: 3a7bd3e2360a3d29eea436fcfb7e44c735d117c42d1c1835420b6b9942dd4f1b}
 """
