@@ -20,6 +20,7 @@ def render(env_file):
     jenv.filters["int"] = int
     return jenv.from_string(TEMPLATE.read_text()).render(
         ansible_managed="test", app_base_name="sample", app_base__env_file=str(env_file), app_base_root="/srv/sample",
+        app_base__current="/srv/sample/current", app_base__releases="/srv/sample/releases",
         app_base_gunicorn_bind="127.0.0.1:8000", app_base_gunicorn_workers=2, app_base_gunicorn_timeout=30,
         app_base_gunicorn_graceful_timeout=30, app_base__socket_path="", app_base_gunicorn_settings={},
     )
@@ -45,7 +46,7 @@ def test_settings_are_plain_values(tmp_path, clean_environ):
     env_file = tmp_path / ".env"
     env_file.write_text("")
     ns = load(render(env_file))
-    assert (ns["bind"], ns["workers"], ns["graceful_timeout"], ns["chdir"]) == (["127.0.0.1:8000"], 2, 30, "/srv/sample")
+    assert (ns["bind"], ns["workers"], ns["graceful_timeout"], ns["chdir"]) == (["127.0.0.1:8000"], 2, 30, "/srv/sample/current")
 
 
 def test_every_tricky_value_reaches_the_environment_exactly(tmp_path, clean_environ):
@@ -78,6 +79,7 @@ def test_further_settings_are_data_whatever_their_values(tmp_path, clean_environ
                 "secure_scheme_headers": {"X-FORWARDED-PROTO": "https"}, "sendfile": False}
     code = jenv.from_string(TEMPLATE.read_text()).render(
         ansible_managed="test", app_base_name="sample", app_base__env_file=str(env_file), app_base_root="/srv/sample",
+        app_base__current="/srv/sample/current", app_base__releases="/srv/sample/releases",
         app_base_gunicorn_bind="unix:/run/sample/gunicorn.sock", app_base_gunicorn_workers=2, app_base_gunicorn_timeout=30,
         app_base_gunicorn_graceful_timeout=30, app_base__socket_path="/run/sample/gunicorn.sock",
         app_base_gunicorn_settings=settings, app_base_gunicorn_socket_group="www-data",
@@ -87,3 +89,27 @@ def test_further_settings_are_data_whatever_their_values(tmp_path, clean_environ
     assert not Path("/tmp/djangoops-pwned").exists()
     # A unix socket: made 0660 (umask), its group handed over once gunicorn is ready.
     assert ns["umask"] == 0o117 and callable(ns["when_ready"]) and ns["on_reload"] is ns["when_ready"]
+
+
+def test_chdir_is_the_release_current_points_at_and_older_releases_leave_the_import_path(tmp_path, clean_environ, monkeypatch):
+    """Executed at start and on every HUP: chdir follows `current` to the new release, and
+    the previous release's directory (which gunicorn put on sys.path) is taken off."""
+    env_file = tmp_path / ".env"
+    env_file.write_text('A="1"\n', encoding="utf-8")
+    releases = tmp_path / "releases"
+    for name in ("r1", "r2"):
+        (releases / name).mkdir(parents=True)
+    (tmp_path / "current").symlink_to("releases/r2")
+    jenv = jinja2.Environment(undefined=jinja2.StrictUndefined)
+    jenv.filters["to_json"] = json.dumps
+    jenv.filters["int"] = int
+    code = jenv.from_string(TEMPLATE.read_text()).render(
+        ansible_managed="test", app_base_name="sample", app_base__env_file=str(env_file), app_base_root=str(tmp_path),
+        app_base__current=str(tmp_path / "current"), app_base__releases=str(releases),
+        app_base_gunicorn_bind="127.0.0.1:8000", app_base_gunicorn_workers=2, app_base_gunicorn_timeout=30,
+        app_base_gunicorn_graceful_timeout=30, app_base__socket_path="", app_base_gunicorn_settings={},
+    )
+    monkeypatch.setattr(sys, "path", [str(releases / "r1"), "/usr/lib/python3/dist-packages"])
+    ns = load(code)
+    assert ns["chdir"] == str(releases / "r2")
+    assert sys.path == ["/usr/lib/python3/dist-packages"]
