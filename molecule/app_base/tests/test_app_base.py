@@ -1,5 +1,6 @@
 """app_base alone: the tree, the venv, the env file and the exec-based run script."""
 import json
+import re
 import subprocess
 from pathlib import Path
 
@@ -30,8 +31,12 @@ def test_system_account_without_login(host):
         (f"{ROOT}/gunicorn.conf.py", "root", "sample", 0o640),
         (f"{ROOT}/run", "root", "sample", 0o750),
         (f"{ROOT}/manage", "root", "sample", 0o750),
-        (f"{ROOT}/project/settings.py", "root", "sample", 0o640),
-        (f"{ROOT}/project", "root", "sample", 0o750),
+        (f"{ROOT}/releases", "root", "sample", 0o750),
+        (f"{ROOT}/venvs", "root", "sample", 0o750),
+        (f"{ROOT}/.source", "root", "root", 0o700),
+        (f"{ROOT}/current/", "root", "sample", 0o750),
+        (f"{ROOT}/current/project/settings.py", "root", "sample", 0o640),
+        (f"{ROOT}/current/project", "root", "sample", 0o750),
     ],
 )
 def test_tree_ownership_and_modes(host, path, owner, group, mode):
@@ -40,8 +45,23 @@ def test_tree_ownership_and_modes(host, path, owner, group, mode):
     assert (f.user, f.group, f.mode) == (owner, group, mode)
 
 
+def test_the_release_that_serves_is_current(host):
+    """current links (relatively) to one release under releases/, whose venv links to venvs/<digest>."""
+    assert host.file(f"{ROOT}/current").is_symlink
+    target = host.check_output(f"readlink {ROOT}/current")
+    assert re.fullmatch(r"releases/[0-9]{8}T[0-9]{6}Z-[0-9a-f]{12}", target), target
+    assert host.file(f"{ROOT}/{target}").is_directory
+    venv = host.check_output(f"readlink {ROOT}/{target}/venv")
+    assert re.fullmatch(rf"{ROOT}/venvs/[0-9a-f]{{16}}", venv), venv
+    assert host.file(f"{venv}/.djangoops-stamp").exists
+    # The in-place layout's code is not at the top of the root.
+    assert not host.file(f"{ROOT}/project").exists and not host.file(f"{ROOT}/venv").exists
+
+
 def test_app_cannot_change_its_code_or_config(host):
-    for path in (ROOT, f"{ROOT}/project/settings.py", f"{ROOT}/.env", f"{ROOT}/run"):
+    release = host.check_output(f"readlink -f {ROOT}/current")
+    for path in (ROOT, f"{ROOT}/current/project/settings.py", f"{ROOT}/.env", f"{ROOT}/run", f"{ROOT}/releases",
+                 release, f"{ROOT}/venvs", f"{ROOT}/current/venv/bin"):
         assert host.run(f"runuser -u sample -- test -w {path}").rc != 0, path
     assert host.run(f"runuser -u sample -- test -w {ROOT}/var").rc == 0
 
@@ -52,7 +72,7 @@ def test_env_file_is_hidden_from_other_users(host):
 
 
 def test_venv_has_the_pinned_gunicorn_and_django(host):
-    out = host.check_output(f"{ROOT}/venv/bin/python -c 'import django, gunicorn; print(django.__version__, gunicorn.__version__)'")
+    out = host.check_output(f"{ROOT}/current/venv/bin/python -c 'import django, gunicorn; print(django.__version__, gunicorn.__version__)'")
     assert out.split() == [PINS["Django"], PINS["gunicorn"]]
 
 
