@@ -60,35 +60,70 @@ def test_apps_are_isolated_from_each_other(host):
                 assert host.run(f"runuser -u {other} -- ls /srv/{app}").rc != 0, (other, app)
 
 
+def release_of(host, app):
+    """The directory of the release that serves app (current resolved)."""
+    return host.check_output(f"readlink -f /srv/{app}/current")
+
+
 def test_each_code_source_lands_as_the_role_says(host):
+    for app in PORTS:
+        release = release_of(host, app)
+        assert release.startswith(f"/srv/{app}/releases/"), (app, release)
+        # A release is the code alone: never a VCS directory, whatever the source.
+        assert host.file(f"{release}/project/settings.py").exists, app
+        assert not host.file(f"{release}/.git").exists, app
+        assert host.run(f"find /srv/{app}/releases -name .git").stdout == "", app
+        # Git's working copy and downloaded archives are root's alone.
+        source = host.file(f"/srv/{app}/.source")
+        assert (source.user, source.group, source.mode) == ("root", "root", 0o700), app
+        assert host.run(f"runuser -u {app} -- ls /srv/{app}/.source").rc != 0, app
     # alpha: the controller directory, beta: the archive, files root:<group> 0640 either way.
     for app in ("alpha", "beta"):
-        settings = host.file(f"/srv/{app}/project/settings.py")
+        settings = host.file(f"{release_of(host, app)}/project/settings.py")
         assert (settings.user, settings.group, settings.mode) == ("root", app, 0o640), app
-    assert not host.file("/srv/beta/.git").exists
-    # gamma: a clone of the repository at its HEAD.
+    # beta's archive is kept under .source, root's.
+    archive = host.file("/srv/beta/.source/sample_app.tar.gz")
+    assert archive.exists and (archive.user, archive.mode) == ("root", 0o600)
+    # gamma: `git archive` of the repository's HEAD; root's working copy is at that commit.
     head = host.check_output("git -C /opt/sample-git rev-parse HEAD")
-    assert host.check_output("git -C /srv/gamma rev-parse HEAD") == head
+    assert release_of(host, "gamma").endswith("-" + head[:12])
+    assert host.check_output("git -C /srv/gamma/.source/repo rev-parse HEAD") == head
+    assert host.file(f"{release_of(host, 'gamma')}/VERSION").content_string == \
+        host.file("/opt/sample-git/VERSION").content_string
     assert host.file("/srv/gamma/var").user == "gamma"
 
 
-def test_apps_that_install_the_same_get_a_copy_of_the_first_venv_that_is_their_own(host):
-    # beta and gamma install what alpha installed: their venvs are copies of alpha's (cp -a
-    # keeps the stamp's mtime; pip would have written a stamp of its own, later).
-    stamps = {app: host.file(f"/srv/{app}/venv/.djangoops-stamp") for app in PORTS}
+def test_apps_that_install_the_same_each_get_a_venv_of_their_own(host):
+    # The same inputs (python, requirements, packages) name the same digest, but each app
+    # builds its own venv under its own root: no app runs or names another app's files.
+    venvs = {app: host.check_output(f"readlink /srv/{app}/current/venv") for app in PORTS}
+    for app, venv in venvs.items():
+        assert re.fullmatch(rf"/srv/{app}/venvs/[0-9a-f]{{16}}", venv), (app, venv)
+        assert host.file(f"{venv}/bin/python").exists, app
+    assert len({venv.rsplit("/", 1)[1] for venv in venvs.values()}) == 1, venvs
+    stamps = {app: host.file(f"{venv}/.djangoops-stamp") for app, venv in venvs.items()}
     assert stamps["beta"].content == stamps["alpha"].content == stamps["gamma"].content
-    assert stamps["beta"].mtime == stamps["alpha"].mtime == stamps["gamma"].mtime
-    # A copy that still named alpha's venv would run alpha's python and gunicorn.
+    # Three directories, not one shared (a link or a bind would be one inode).
+    inodes = {host.check_output(f"stat -L -c %d:%i {venv}") for venv in venvs.values()}
+    assert len(inodes) == 3, inodes
+    # Each master runs its own app's interpreter and gunicorn.
     for app in PORTS:
         (master,) = masters(host)[app]
         argv = host.file(f"/proc/{master}/cmdline").content.split(b"\0")
-        assert argv[:2] == [f"/srv/{app}/venv/bin/python".encode(), f"/srv/{app}/venv/bin/gunicorn".encode()], argv
-    named = host.run("grep -rlI --exclude=*.pyc -e /srv/alpha/venv /srv/beta/venv /srv/gamma/venv")
-    assert named.rc == 1 and named.stdout == "", named.stdout
+        assert argv[0] == f"{venvs[app]}/bin/python".encode(), argv
+        assert argv[1] == f"/srv/{app}/current/venv/bin/gunicorn".encode(), argv
+    # A venv that named another app's path (a copy, a shebang, a .pth) would run that app's files.
+    for app in PORTS:
+        others = [f"-e /srv/{other}/" for other in PORTS if other != app]
+        named = host.run(f"grep -rlI --exclude=*.pyc {' '.join(others)} /srv/{app}/venvs")
+        assert named.rc == 1 and named.stdout == "", (app, named.stdout)
+        own = host.run(f"grep -rlI --exclude=*.pyc -e /srv/{app}/ /srv/{app}/venvs")
+        assert own.rc == 0 and own.stdout, app  # the grep can find a path: the check above can fail
 
 
 def test_a_new_commit_is_deployed_with_a_graceful_reload_of_that_app_only(host):
     before = masters(host)
+    releases_before = {app: release_of(host, app) for app in ("alpha", "beta")}
     assert get(host, "http://127.0.0.1:8103", "/version") == (200, b"1")
     host.check_output(
         "cd /opt/sample-git && echo 2 > VERSION && "
@@ -103,6 +138,10 @@ def test_a_new_commit_is_deployed_with_a_graceful_reload_of_that_app_only(host):
         time.sleep(0.5)
     assert get(host, "http://127.0.0.1:8103", "/version") == (200, b"2")
     assert get(host, "http://127.0.0.1:8101", "/version") == (200, b"1")
+    # gamma serves a new release of the new commit; the other apps' releases did not change.
+    head = host.check_output("git -C /opt/sample-git rev-parse HEAD")
+    assert release_of(host, "gamma").endswith("-" + head[:12])
+    assert {app: release_of(host, app) for app in ("alpha", "beta")} == releases_before
     # A reload (HUP) for gamma: the same master; the other apps untouched.
     assert masters(host) == before
 
