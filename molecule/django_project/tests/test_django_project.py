@@ -94,22 +94,38 @@ def test_the_project_serves_its_domain_with_the_defaults(host):
     assert request(host, SITE, "/admin/login/", headers={"Host": "evil.invalid"})[0] == 400
 
 
+def release_of(host, app="site"):
+    """The directory of the release that serves the app (current resolved)."""
+    release = host.check_output(f"readlink -f /srv/{app}/current")
+    assert release.startswith(f"/srv/{app}/releases/"), release
+    return release
+
+
 def test_static_files_are_collected_into_the_tree_by_the_app(host):
-    manifest = host.file("/srv/site/staticfiles/staticfiles.json")
+    # STATIC_ROOT in the code tree is the release's own, filled by collectstatic as the app.
+    release = release_of(host)
+    manifest = host.file(f"{release}/staticfiles/staticfiles.json")
     assert manifest.exists and manifest.user == "site"
-    assert host.file("/srv/site/staticfiles").user == "site"
+    static_root = host.file(f"{release}/staticfiles")
+    assert static_root.is_directory and not static_root.is_symlink and static_root.user == "site"
     status, body = request(host, SITE, "/static/admin/css/base.css")
     assert status == 200 and b"{" in body
     # The rest of the code stays root's and read-only for the app.
-    assert host.file("/srv/site/mysite/settings.py").user == "root"
-    assert host.run("runuser -u site -- touch /srv/site/mysite/x").rc != 0
+    assert host.file(f"{release}/mysite/settings.py").user == "root"
+    assert host.run(f"runuser -u site -- touch {release}/mysite/x").rc != 0
+    assert host.run(f"runuser -u site -- touch {release}/x").rc != 0
+    assert host.run("runuser -u site -- touch /srv/site/releases/x").rc != 0
 
 
 def test_uploads_and_database_writes_succeed_from_the_service(host):
     status, name = upload(host, SITE, "first.txt", "uploaded-by-test")
     assert status == 200, name
-    stored = host.file(f"/srv/site/media/{name.decode()}")
+    # MEDIA_ROOT in the code tree: the release links it to shared/, where uploads outlive releases.
+    stored = host.file(f"/srv/site/shared/media/{name.decode()}")
     assert stored.exists and stored.user == "site" and stored.content_string == "uploaded-by-test"
+    assert host.file(f"{release_of(host)}/media").is_symlink
+    assert host.check_output(f"readlink {release_of(host)}/media") == "/srv/site/shared/media"
+    assert host.file("/srv/site/shared/media").user == "site"
     status, count = request(host, SITE, "/notes", "POST", b"text=hello",
                             {"Content-Type": "application/x-www-form-urlencoded"})
     assert status == 200 and int(count) >= 1
@@ -126,17 +142,25 @@ def test_libraries_that_read_proc_and_write_caches_work(host):
 
 
 def test_the_working_copys_clutter_is_not_on_the_host(host):
-    for path in (".git", ".venv", ".env.production", "node_modules", ".pytest_cache", "mysite/__pycache__",
-                 "media/dev-upload.txt", "staticfiles/dev-collected.css"):
-        assert not host.file(f"/srv/site/{path}").exists, path
+    releases = host.check_output("find /srv/site/releases -mindepth 1 -maxdepth 1 -type d").split()
+    assert release_of(host) in releases
+    for release in releases + ["/srv/site"]:
+        # The root's own .env is the role's; a release has none.
+        for path in ([".env"] if release != "/srv/site" else []) + [
+                ".git", ".venv", ".env.production", "node_modules", ".pytest_cache", "mysite/__pycache__",
+                "media/dev-upload.txt", "staticfiles/dev-collected.css"]:
+            assert not host.file(f"{release}/{path}").exists, (release, path)
+    assert not host.file("/srv/site/shared/media/dev-upload.txt").exists
     for needle in ("ghp_SECRETTOKEN123", "outside-directory-secret", "dotenv-file-secret-must-not-reach-host",
                    "dotenv-production-secret-must-not-reach-host"):
         assert host.run(f"grep -rl {needle} /srv /etc /var/log").stdout == "", needle
-    assert host.file("/srv/site/outside_link").is_symlink
-    assert host.check_output("readlink /srv/site/outside_link") == str(EPHEMERAL / "outside")
-    # The roles' own files win over the project's.
+    assert host.file("/srv/site/current/outside_link").is_symlink
+    assert host.check_output("readlink /srv/site/current/outside_link") == str(EPHEMERAL / "outside")
+    # The roles' own files win over the project's: theirs are the ones the service runs.
     assert "djangoops" in host.file("/srv/site/gunicorn.conf.py").content_string
     assert "exec" in host.file("/srv/site/run").content_string
+    argv = cmdline(host, master_of(host, "site"))
+    assert argv[1:4] == ["/srv/site/current/venv/bin/gunicorn", "-c", "/srv/site/gunicorn.conf.py"], argv
 
 
 def test_the_projects_env_file_does_not_reach_the_service(host):
@@ -218,15 +242,17 @@ def test_uploads_in_a_directory_the_app_no_longer_owns_are_never_removed(host):
     """MEDIA_ROOT chowned to nginx by hand: the deploy stops and says so; the uploads stay."""
     debian12_only(host)
     _, name = upload(host, SITE, "chowned.txt", "must-survive")
-    host.check_output("chown -R www-data /srv/site/media")
+    host.check_output("chown -R www-data /srv/site/shared/media")
     try:
         run = run_playbook(host, SCENARIO / "converge.yml")
         output = " ".join((run.stdout + run.stderr).split())
         assert run.returncode != 0
-        assert "MEDIA_ROOT /srv/site/media exists and belongs to www-data" in output, output[-3000:]
-        assert host.file(f"/srv/site/media/{name.decode()}").content_string == "must-survive"
+        assert "MEDIA_ROOT is /srv/site/releases/" in output, output[-3000:]
+        assert "/srv/site/shared/media exists and belongs to www-data, not to the app" in output, output[-3000:]
+        assert host.file(f"/srv/site/shared/media/{name.decode()}").content_string == "must-survive"
+        assert host.file("/srv/site/shared/media").user == "www-data"
     finally:
-        host.check_output("chown -R site /srv/site/media")
+        host.check_output("chown -R site /srv/site/shared/media")
     again = run_playbook(host, SCENARIO / "converge.yml")
     assert again.returncode == 0, again.stdout[-3000:]
     assert request(host, SITE, f"/upload?name={name.decode()}") == (200, b"must-survive")
@@ -237,6 +263,7 @@ def test_a_redeploy_removes_a_deleted_module_and_keeps_uploads_and_data(host, tm
     _, count = request(host, SITE, "/notes", "POST", b"text=kept", {"Content-Type": "application/x-www-form-urlencoded"})
     assert request(host, SITE, "/module/legacy_module")[0] == 200
     master = master_of(host, "site")
+    old_release = release_of(host)
     new_copy = tmp_path / "working_copy"
     shutil.copytree(WORKING_COPY, new_copy, symlinks=True)
     (new_copy / "mysite" / "legacy_module.py").unlink()
@@ -245,10 +272,15 @@ def test_a_redeploy_removes_a_deleted_module_and_keeps_uploads_and_data(host, tm
     assert run.returncode == 0, run.stdout[-3000:]
     assert request(host, SITE, "/version")[1].strip() == b"v2"
     assert request(host, SITE, "/module/legacy_module")[0] == 404
-    assert not host.file("/srv/site/mysite/legacy_module.py").exists
+    # A new release without the module; the one before it keeps it (a rollback's).
+    new_release = release_of(host)
+    assert new_release != old_release
+    assert not host.file(f"{new_release}/mysite/legacy_module.py").exists
+    assert host.file(f"{old_release}/mysite/legacy_module.py").exists
+    assert host.file(f"{new_release}/VERSION").content_string == "v2\n"
     assert request(host, SITE, f"/upload?name={name.decode()}") == (200, b"kept-across-deploys")
     assert int(request(host, SITE, "/notes")[1]) >= int(count)
-    assert host.file("/srv/site/staticfiles/staticfiles.json").exists
+    assert host.file(f"{new_release}/staticfiles/staticfiles.json").exists
     # New code is a graceful reload: the master stays.
     assert master_of(host, "site") == master
     # Back to the working copy the scenario deployed; nothing else changes on a rerun.
