@@ -46,7 +46,9 @@ def test_settings_are_plain_values(tmp_path, clean_environ):
     env_file = tmp_path / ".env"
     env_file.write_text("")
     ns = load(render(env_file))
-    assert (ns["bind"], ns["workers"], ns["graceful_timeout"], ns["chdir"]) == (["127.0.0.1:8000"], 2, 30, "/srv/sample/current")
+    assert (ns["bind"], ns["workers"], ns["graceful_timeout"]) == (["127.0.0.1:8000"], 2, 30)
+    # No /srv/sample/current here: before the first release serves, chdir is left to --chdir.
+    assert "chdir" not in ns
 
 
 def test_every_tricky_value_reaches_the_environment_exactly(tmp_path, clean_environ):
