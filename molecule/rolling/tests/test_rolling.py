@@ -24,6 +24,8 @@ def release(host):
 def test_a_broken_release_stops_at_the_first_host(host):
     hosts = {name: other(name) for name in HOSTS}
     before = {name: main_pid(h, "sample.service") for name, h in hosts.items()}
+    current = {name: h.file("/srv/sample/current").linked_to for name, h in hosts.items()}
+    assert all(c.startswith("/srv/sample/releases/") for c in current.values()), current
     assert {name: release(h) for name, h in hosts.items()} == dict.fromkeys(HOSTS, "good")
     # The broken release: the app answers 400 to every request (its own host name is no
     # longer allowed), which gunicorn's config check cannot see and the health check does.
@@ -43,6 +45,7 @@ def test_a_broken_release_stops_at_the_first_host(host):
         assert release(h) == "good", name
         assert main_pid(h, "sample.service") == before[name], name
         assert "broken" not in h.file("/srv/sample/.env").content_string
+        assert h.file("/srv/sample/current").linked_to == current[name], name
     recap = run.stdout.split("PLAY RECAP")[-1]
     assert "rolling-1" in recap and "rolling-2" not in recap and "rolling-3" not in recap, recap
     assert release(hosts["rolling-1"]) == "HTTP 400"
