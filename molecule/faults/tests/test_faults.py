@@ -110,17 +110,31 @@ def test_a_failed_release_fails_again_on_the_next_run(host, manager, tmp_path):
     with open(src / "project" / "wsgi.py", "a", encoding="utf-8") as wsgi:
         wsgi.write('\nraise RuntimeError("this release cannot load")\n')
     broken = dict(entry, app_base_src=str(src))
+    current = host.file(f"/srv/{app}/current")
+    serving_release = current.linked_to
+    releases_before = set(host.file(f"/srv/{app}/releases").listdir())
+
+    def broken_releases():
+        """The release directories the broken runs built."""
+        made = set(host.file(f"/srv/{app}/releases").listdir()) - releases_before
+        return {f"/srv/{app}/releases/{name}" for name in made if not name.endswith(".served")}
+
+    assert serving_release.startswith(f"/srv/{app}/releases/"), serving_release
     for attempt in (1, 2):
         run = deploy(host, broken)
         words = " ".join((run.stdout + run.stderr).split())
         assert run.returncode != 0, f"run {attempt} of a broken release passed"
         assert "this release cannot load" in words, words[-2000:]
         assert host.file(f"/srv/{app}/.djangoops-restart-pending").exists
+        # The release failed gunicorn's config check before the switch: it never became current.
+        assert broken_releases(), "the broken run built a release of its own"
+        assert host.file(f"/srv/{app}/current").linked_to == serving_release, "a broken release became current"
         assert get(host, base(manager), "/version") == serving, "the old workers keep serving"
     run = deploy(host, entry)
     assert run.returncode == 0, (run.stdout + run.stderr)[-3000:]
     want = (Path(entry["app_base_src"]) / "VERSION").read_text(encoding="utf-8").strip().encode()
     assert get(host, base(manager), "/version") == (200, want)
+    assert host.file(f"/srv/{app}/current").linked_to not in broken_releases(), "the fixed release serves, no broken one"
     assert not host.file(f"/srv/{app}/.djangoops-restart-pending").exists
 
 
