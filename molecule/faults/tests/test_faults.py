@@ -99,8 +99,8 @@ def test_plain_restart_under_the_same_load_loses_requests_a_redeploy_does_not(ho
 
 
 def test_a_failed_release_fails_again_on_the_next_run(host, manager, tmp_path):
-    """A run that fails after writing files must not leave the next run nothing to change:
-    rerun, the same broken release fails again instead of passing over the old processes."""
+    """A run whose release fails must not leave the next run nothing to change: rerun, the
+    same broken release is built and fails again instead of passing over the old processes."""
     entry = app_vars(host, manager)
     app = APPS[manager][0]
     serving = get(host, base(manager), "/version")
@@ -125,8 +125,10 @@ def test_a_failed_release_fails_again_on_the_next_run(host, manager, tmp_path):
         words = " ".join((run.stdout + run.stderr).split())
         assert run.returncode != 0, f"run {attempt} of a broken release passed"
         assert "this release cannot load" in words, words[-2000:]
-        assert host.file(f"/srv/{app}/.djangoops-restart-pending").exists
-        # The release failed gunicorn's config check before the switch: it never became current.
+        # The release failed gunicorn's config check before the switch: it never became current,
+        # and the next run fails again because it builds the release again, not because of a
+        # restart left pending (nothing of a release that never served needs taking up).
+        assert not host.file(f"/srv/{app}/.djangoops-restart-pending").exists
         assert broken_releases(), "the broken run built a release of its own"
         assert host.file(f"/srv/{app}/current").linked_to == serving_release, "a broken release became current"
         assert get(host, base(manager), "/version") == serving, "the old workers keep serving"
