@@ -36,11 +36,18 @@ def hosts():
     return {name: host_of(name) for name in HOSTS}
 
 
-def variant(tmp_path, version, healthz=None, wsgi_error=False, migration=None):
+def variant(tmp_path, version, healthz=None, wsgi_error=False, migration=None, media=None, links=None):
     """A copy of the release app with VERSION `version`; healthz answering `healthz`; a
-    wsgi.py that raises at import; an extra marker migration (name, body of its function)."""
+    wsgi.py that raises at import; an extra marker migration (name, body of its function);
+    MEDIA_ROOT at BASE_DIR / `media`; symlinks {name: target} at its top."""
     dest = tmp_path / f"v{version}"
     shutil.copytree(APP, dest, ignore=shutil.ignore_patterns("__pycache__"))
+    if media:
+        settings = dest / "project" / "settings.py"
+        settings.write_text(settings.read_text(encoding="utf-8").replace('BASE_DIR / "media"', f'BASE_DIR / "{media}"'),
+                            encoding="utf-8")
+    for name, target in (links or {}).items():
+        (dest / name).symlink_to(target)
     (dest / "VERSION").write_text(f"{version}\n", encoding="utf-8")
     if healthz:
         views = dest / "project" / "views.py"
@@ -203,6 +210,22 @@ def test_a_release_that_fails_check_config_never_becomes_current(hosts, tmp_path
         assert len(releases(h)) == count[name] + 1
 
 
+def test_a_media_root_under_a_symlink_of_the_project_is_refused_and_nothing_outside_changes(hosts, tmp_path):
+    """The project links `danger` to a directory outside the app and puts MEDIA_ROOT under
+    it: root must neither delete what is there nor plant its link there."""
+    name, h = "releases-systemd", hosts["releases-systemd"]
+    h.check_output("mkdir -p /srv/victim/media && echo precious > /srv/victim/media/keep.txt")
+    serving = current(h)
+    src = variant(tmp_path, 41, media="danger/media", links={"danger": "/srv/victim"})
+    assert (src / "danger").is_symlink()
+    rc, output = playbook("djangoops.services.deploy", {"app_base_src": str(src)}, limit=name)
+    assert rc != 0
+    assert "MEDIA_ROOT is /srv/rel/releases/" in output and "a symlink, or under one" in output, output[-3000:]
+    assert h.file("/srv/victim/media").is_directory and not h.file("/srv/victim/media").is_symlink
+    assert h.file("/srv/victim/media/keep.txt").content_string == "precious\n"
+    assert current(h) == serving
+
+
 @pytest.mark.parametrize("group", GROUPS)
 def test_the_rollback_playbook_serves_the_previous_release_under_load(hosts, group):
     group_hosts = {name: hosts[name] for name in group.split(",")}
@@ -298,8 +321,10 @@ def test_an_in_place_deploy_is_upgraded_to_releases_under_load(hosts, tmp_path):
     assert h.file("/srv/legacy/var/kept.txt").content_string == "kept\n"
     assert h.file("/srv/legacy/shared/media/upload.txt").content_string == "upload\n"
     assert h.file(f"/srv/legacy/releases/{release}/media/upload.txt").content_string == "upload\n"
-    # The in-place layout's code is gone from the top of the root.
-    for path in ("manage.py", "project", "marker", "VERSION", ".djangoops-data-dirs", "media", "static"):
+    # The in-place layout's code is gone from the top of the root; what the app wrote there
+    # (its collected static files) stays: the role never removes the app's data.
+    for path in ("manage.py", "project", "marker", "VERSION", ".djangoops-data-dirs", "media"):
         assert not h.file(f"/srv/legacy/{path}").exists, path
+    assert h.file("/srv/legacy/static").user == "legacy"
     rc, output = playbook("djangoops.services.deploy", legacy, limit=name)
     assert rc == 0 and re.search(rf"{name}\s*:.*changed=0", output), output[-2000:]
