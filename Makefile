@@ -78,6 +78,7 @@ test:
 
 bench: venv collection images
 	python3 scripts/bench.py
+	scripts/bench-plugins.sh
 
 build: venv
 	rm -f djangoops-services-*.tar.gz

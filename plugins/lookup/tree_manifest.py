@@ -1,4 +1,8 @@
-"""Lookup plugin tree_manifest: the manifest of a directory on the controller."""
+"""Lookup plugin tree_manifest: the manifest of a directory on the controller.
+
+Replaces ansible.builtin.find with checksums on localhost, a module run on every rerun (0.7 to
+0.9 s against 0.05 s: docs/BENCHMARKS.md, "The plugins against the builtins"), whose excludes
+match names only."""
 
 from __future__ import annotations
 

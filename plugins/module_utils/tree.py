@@ -78,10 +78,10 @@ def manifest(root, exclude=()):
     return {"files": dict(sorted(files.items())), "dirs": sorted(dirs), "links": dict(sorted(links.items()))}
 
 
-def pack(root, file_mode, dir_mode, group="root", exclude=()):
+def pack(root, group="root", exclude=()):
     """Write root's tree to a new temporary tar.gz; return (its path, member count).
     The ``exclude`` patterns are left out. Symlinks are members as links, never followed. Members are owned by root and
-    ``group``, files get ``file_mode`` and directories ``dir_mode`` (GNU tar run by root, as
+    ``group``, files get mode 0640 and directories 0750 (GNU tar run by root, as
     ansible.builtin.unarchive runs it, restores both); the top directory is not a member.
     """
     handle, archive = tempfile.mkstemp(prefix="djangoops-tree-", suffix=".tar.gz")
@@ -97,13 +97,13 @@ def pack(root, file_mode, dir_mode, group="root", exclude=()):
                 member.uid = member.gid = 0
                 member.uname, member.gname = "root", group
                 if member.isdir():
-                    member.mode = dir_mode
+                    member.mode = 0o750
                     tar.addfile(member)
                 elif member.issym():
                     member.mode = 0o777
                     tar.addfile(member)
                 else:
-                    member.mode = file_mode
+                    member.mode = 0o640
                     with open(full, "rb") as content:
                         tar.addfile(member, content)
                 members += 1

@@ -13,7 +13,7 @@ description:
     the archive. One transfer and one module run on the host, where M(ansible.builtin.copy)
     of a directory runs one module per file (minutes for a project of a few hundred files).
   - Symlinks in O(src) are sent as symlinks, never followed. Every member is owned by root
-    and O(group) in the archive, files get O(file_mode) and directories O(dir_mode), so the
+    and O(group) in the archive, files get mode 0640 and directories 0750, so the
     result does not depend on the owners and modes on the controller; GNU tar, run by root,
     restores them (nothing is set again through a symlink).
   - Meant for an empty O(dest) (app_base unpacks each release into a new directory); files
@@ -31,14 +31,6 @@ options:
     description: Group of what is unpacked (its owner is root).
     type: str
     required: true
-  file_mode:
-    description: Octal mode of every file member in the archive.
-    type: str
-    default: "0640"
-  dir_mode:
-    description: Octal mode of every directory member in the archive.
-    type: str
-    default: "0750"
   exclude:
     description: gitignore-like patterns left out, as the P(djangoops.services.tree_manifest#lookup) lookup reads them.
     type: list
