@@ -79,6 +79,7 @@ def test_venv_has_the_pinned_gunicorn_and_django(host):
 def test_run_script_loads_the_env_file_then_execs_gunicorn(host):
     lines = [line for line in host.file(f"{ROOT}/run").content_string.splitlines() if line and not line.startswith("#")]
     assert lines == [
+        "ulimit -c 0",
         "set -a",
         f". {ROOT}/.env",
         "set +a",
@@ -156,6 +157,18 @@ BAD_CASES = {
     "gunicorn-unknown": "app_base_gunicorn_settings: unknown gunicorn setting max_request",
     "socket-elsewhere": "app_base_gunicorn_bind: a unix socket must be in the app's own runtime directory",
     "exclude-string": "app_base_src_exclude must be a list",
+    "env-process-key": "app_base_env: key 'LD_PRELOAD' would change how the service's process starts",
+    "env-key-newline": "app_base_env: key 'GOOD_KEY",
+    "wsgi-newline": "app_base_wsgi_app must be module.path",
+    "requirements-newline": "app_base_requirements must be a path relative",
+    "git-http": "app_base_git_repo and app_base_archive must not be http:// or git:// URLs",
+    "git-git": "(got git://...)",
+    "archive-http": "(got HTTP://...)",
+    "checksum-format": "app_base_archive_checksum must be <algorithm>:<hex>",
+    "checksum-local": "goes with an app_base_archive URL",
+    "account-system": "app_base_user www-data is an existing account that is not this app's (its home is /var/www",
+    "account-root": "app_base_user root is an existing account that is not this app's (its home is /root",
+    "group-foreign": "app_base_group www-data is an existing group that is not the primary group of this app's account",
 }
 
 
@@ -190,6 +203,7 @@ def test_bad_input_is_refused_and_the_host_is_unchanged(host):
     run = run_playbook(host, SCENARIO / "bad_input.yml")
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     assert "canary-newline-secret" not in run.stdout + run.stderr
+    assert "canary-url-token" not in run.stdout + run.stderr + host.file("/tmp/bad_input_results.json").content_string
     results = {r["id"]: r for r in json.loads(host.file("/tmp/bad_input_results.json").content_string)}
     for case, fragment in BAD_CASES.items():
         assert results[case]["refused"], f"{case} was accepted"
@@ -197,6 +211,29 @@ def test_bad_input_is_refused_and_the_host_is_unchanged(host):
         assert "Validate" in results[case]["task"] or "argument" in results[case]["task"].lower(), results[case]["task"]
     assert host.check_output(SNAPSHOT) == before
     assert not host.user("badinput").exists
+
+
+def test_an_archive_url_is_unpacked_only_with_its_checksum(host):
+    """app_base_archive_checksum: a download whose checksum differs fails the run before any
+    release of it exists; the right checksum deploys it."""
+    host.check_output("mkdir -p /tmp/www && tar -czf /tmp/www/sample_app.tar.gz --exclude=./venv -C /srv/sample/current .")
+    good = "sha256:" + host.check_output("sha256sum /tmp/www/sample_app.tar.gz").split()[0]
+    host.check_output("systemd-run --unit djangoops-test-www --quiet python3 -m http.server 8765 --bind 127.0.0.1 --directory /tmp/www")
+    try:
+        assert wait_until(host, "ss -Htln 'sport = :8765' | grep -q .", 20)
+        # The fixture's own check: the archive is served.
+        assert host.run("python3 -c \"import urllib.request; urllib.request.urlopen('http://127.0.0.1:8765/sample_app.tar.gz').read()\"").rc == 0
+        bad = run_playbook(host, SCENARIO / "url_archive.yml", "-e", "url_checksum=sha256:" + "0" * 64)
+        assert bad.returncode != 0, bad.stdout[-2000:]
+        assert "checksum" in bad.stdout.lower(), bad.stdout[-2000:]
+        assert host.run("ls -A /srv/urlapp/releases 2>/dev/null").stdout.strip() == ""
+        assert not host.file("/srv/urlapp/current").exists
+        ok = run_playbook(host, SCENARIO / "url_archive.yml", "-e", f"url_checksum={good}")
+        assert ok.returncode == 0, ok.stdout[-3000:]
+        assert host.file("/srv/urlapp/current/manage.py").exists
+    finally:
+        host.run("systemctl stop djangoops-test-www")
+        run_playbook(host, SCENARIO / "url_archive.yml", "-e", "url_state=absent", "-e", "url_checksum=")
 
 
 def test_state_absent_removes_what_the_role_created(host):
