@@ -216,7 +216,13 @@ def test_bad_input_is_refused_and_the_host_is_unchanged(host):
 def test_an_archive_url_is_unpacked_only_with_its_checksum(host):
     """app_base_archive_checksum: a download whose checksum differs fails the run before any
     release of it exists; the right checksum deploys it."""
-    host.check_output("mkdir -p /tmp/www && tar -czf /tmp/www/sample_app.tar.gz --exclude=./venv -C /srv/sample/current .")
+    # A project symlink to a root-only file: the deploy must not chmod it, even for an instant
+    # (its ctime would move).
+    host.check_output("printf 'canary\\n' > /etc/djangoops-canary && chmod 0600 /etc/djangoops-canary"
+                      " && rm -rf /tmp/src && mkdir -p /tmp/src /tmp/www && cp -a /srv/sample/current/. /tmp/src/ && rm -f /tmp/src/venv"
+                      " && ln -s /etc/djangoops-canary /tmp/src/evil-link"
+                      " && tar -czf /tmp/www/sample_app.tar.gz -C /tmp/src .")
+    canary_before = host.check_output("stat -c '%a %U %Z' /etc/djangoops-canary")
     good = "sha256:" + host.check_output("sha256sum /tmp/www/sample_app.tar.gz").split()[0]
     host.check_output("systemd-run --unit djangoops-test-www --quiet python3 -m http.server 8765 --bind 127.0.0.1 --directory /tmp/www")
     try:
@@ -231,6 +237,11 @@ def test_an_archive_url_is_unpacked_only_with_its_checksum(host):
         ok = run_playbook(host, SCENARIO / "url_archive.yml", "-e", f"url_checksum={good}")
         assert ok.returncode == 0, ok.stdout[-3000:]
         assert host.file("/srv/urlapp/current/manage.py").exists
+        assert host.file("/srv/urlapp/current/evil-link").is_symlink
+        assert host.check_output("stat -c '%a %U %Z' /etc/djangoops-canary") == canary_before
+        release = host.check_output("readlink -f /srv/urlapp/current")
+        modes = host.check_output(f"find {release} -path {release}/venv -prune -o ! -type l -printf '%u:%g %m\\n' | sort -u")
+        assert set(modes.splitlines()) <= {"root:urlapp 640", "root:urlapp 750"}, modes
     finally:
         host.run("systemctl stop djangoops-test-www")
         run_playbook(host, SCENARIO / "url_archive.yml", "-e", "url_state=absent", "-e", "url_checksum=")
