@@ -1,7 +1,9 @@
 """app_base alone: the tree, the venv, the env file and the exec-based run script."""
 import json
 import re
+import shutil
 import subprocess
+import tarfile
 from pathlib import Path
 
 import pytest
@@ -213,6 +215,63 @@ def test_bad_input_is_refused_and_the_host_is_unchanged(host):
     assert not host.user("badinput").exists
 
 
+def test_the_projects_build_and_manage_commands_run_as_the_app_user_without_roots_env(host, tmp_path):
+    """The requirements build an sdist of the project: its setup.py, run by pip, tries to
+    write /root/pwned and records who ran it and whether root's environment reached it."""
+    src = tmp_path / "sdist_src"
+    shutil.copytree(Path(__file__).resolve().parents[3] / "tests/sample_app", src, ignore=shutil.ignore_patterns("venv", "__pycache__"))
+    pkg = tmp_path / "evilpkg-1.0"
+    pkg.mkdir()
+    (pkg / "setup.py").write_text(
+        "import os\nfrom setuptools import setup\n"
+        "with open('/tmp/djangoops-sdist-ran', 'a') as f:\n"
+        "    f.write(f\"{os.getuid()} {os.environ.get('DJANGOOPS_ROOT_ONLY', '-')}\\n\")\n"
+        "try:\n    open('/root/pwned', 'w').write('pwned')\nexcept OSError:\n    pass\n"
+        "setup(name='evilpkg', version='1.0', py_modules=[])\n")
+    with tarfile.open(src / "evilpkg-1.0.tar.gz", "w:gz") as sdist:
+        sdist.add(pkg, arcname=pkg.name)
+    (src / "requirements.txt").write_text((src / "requirements.txt").read_text() + "./evilpkg-1.0.tar.gz\n")
+    host.run("rm -f /root/pwned /tmp/djangoops-sdist-ran")
+    try:
+        result = run_playbook(host, SCENARIO / "sdist_app.yml", "-e", f"sdist_src={src}")
+        assert result.returncode == 0, result.stdout[-3000:]
+        uid = host.user("sdistapp").uid
+        ran = set(host.file("/tmp/djangoops-sdist-ran").content_string.splitlines())
+        assert ran == {f"{uid} -"}, ran
+        assert not host.file("/root/pwned").exists
+        assert host.check_output("find /srv/sdistapp/venvs ! -user root -o -perm /022 ! -type l") == ""
+        assert host.check_output("/srv/sdistapp/current/venv/bin/python -c 'import importlib.metadata as m; print(m.version(\"evilpkg\"))'") == "1.0"
+        # manage, run by root as the README says, gets the service's environment, not root's.
+        leaked = host.check_output(
+            "DJANGOOPS_ROOT_ONLY=leaked runuser -u sdistapp -- /srv/sdistapp/manage shell -c "
+            "\"import os; print(os.environ.get('DJANGOOPS_ROOT_ONLY'), os.environ['HOME'], os.getuid())\"")
+        assert leaked.split() == ["None", "/srv/sdistapp", str(uid)], leaked
+    finally:
+        run_playbook(host, SCENARIO / "sdist_app.yml", "-e", "sdist_state=absent")
+        host.run("rm -f /root/pwned /tmp/djangoops-sdist-ran")
+
+
+def test_a_failure_report_masks_the_apps_secrets_and_url_tokens(host, tmp_path):
+    """Settings that fail with the app's secret in the message, and a git URL with a token:
+    the runs fail where expected, and neither secret is in what ansible-playbook prints."""
+    src = tmp_path / "failing_src"
+    shutil.copytree(Path(__file__).resolve().parents[3] / "tests/sample_app", src, ignore=shutil.ignore_patterns("venv", "__pycache__"))
+    with open(src / "project" / "settings.py", "a") as settings:
+        settings.write('\nraise RuntimeError("settings failed with " + SECRET_KEY)\n')
+    try:
+        failed = run_playbook(host, SCENARIO / "sdist_app.yml", "-v", "-e", f"sdist_src={src}")
+        out = " ".join((failed.stdout + failed.stderr).split())
+        assert failed.returncode != 0 and "settings failed with ********" in out, out[-3000:]
+        assert "sdist-secret-4242" not in out
+        token = "https://deploy:t0ken-4242@127.0.0.1:9/repo.git"
+        failed = run_playbook(host, SCENARIO / "sdist_app.yml", "-v", "-e", f"sdist_git={token}")
+        out = " ".join((failed.stdout + failed.stderr).split())
+        assert failed.returncode != 0 and "git's working copy" in out, out[-3000:]
+        assert "t0ken-4242" not in out
+    finally:
+        run_playbook(host, SCENARIO / "sdist_app.yml", "-e", "sdist_state=absent")
+
+
 def test_an_archive_url_is_unpacked_only_with_its_checksum(host):
     """app_base_archive_checksum: a download whose checksum differs fails the run before any
     release of it exists; the right checksum deploys it."""
@@ -240,7 +299,9 @@ def test_an_archive_url_is_unpacked_only_with_its_checksum(host):
         assert host.file("/srv/urlapp/current/evil-link").is_symlink
         assert host.check_output("stat -c '%a %U %Z' /etc/djangoops-canary") == canary_before
         release = host.check_output("readlink -f /srv/urlapp/current")
-        modes = host.check_output(f"find {release} -path {release}/venv -prune -o ! -type l -printf '%u:%g %m\\n' | sort -u")
+        # STATIC_ROOT (static/) is collected by the app user: its own.
+        modes = host.check_output(f"find {release} -path {release}/venv -prune -o -path {release}/static -prune"
+                                  f" -o ! -type l -printf '%u:%g %m\\n' | sort -u")
         assert set(modes.splitlines()) <= {"root:urlapp 640", "root:urlapp 750"}, modes
     finally:
         host.run("systemctl stop djangoops-test-www")
