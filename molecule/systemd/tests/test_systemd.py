@@ -1,4 +1,5 @@
 """django_systemd: the exec/PID contract, port 80 as non-root, hardening, faults."""
+import json
 import subprocess
 import time
 from pathlib import Path
@@ -281,3 +282,20 @@ def test_a_vendor_units_name_is_refused_before_any_change(host):
     assert "exists and was not written by this collection" in said, run.stderr[-3000:]
     assert host.check_output(HOST_STATE) == before
     assert not host.file("/etc/systemd/system/systemd-journald.service").exists
+
+
+def test_memory_and_task_limits_are_set_only_where_asked(host):
+    """sockapp sets django_systemd_memory_max and django_systemd_tasks_max; sample leaves them."""
+    limits = host.check_output("systemctl show -p MemoryMax -p TasksMax sockapp.service").split()
+    assert sorted(limits) == ["MemoryMax=536870912", "TasksMax=64"], limits
+    assert host.check_output("systemctl show -p MemoryMax --value sample.service") == "infinity"
+
+
+@pytest.mark.parametrize("var, value", [("django_systemd_memory_max", "lots"), ("django_systemd_tasks_max", "64\nTasksMax=infinity")])
+def test_a_bad_resource_limit_is_refused_before_any_change(host, var, value):
+    before = host.check_output(HOST_STATE)
+    run = run_playbook(host, Path(__file__).resolve().parents[2] / "resources" / "foreign_name.yml",
+                       "-e", "foreign_name=limitsapp", "-e", "foreign_manager=systemd", "-e", json.dumps({var: value}))
+    said = " ".join((run.stdout + run.stderr).split())
+    assert run.returncode != 0 and f"{var} must be empty" in said, said[-3000:]
+    assert host.check_output(HOST_STATE) == before
