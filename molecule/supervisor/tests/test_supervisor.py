@@ -1,4 +1,5 @@
 """django_supervisor: the exec/PID contract under Supervisor, logs, secrets, faults."""
+import json
 import subprocess
 import time
 import uuid
@@ -336,4 +337,25 @@ def test_a_name_the_host_already_uses_is_refused_before_any_change(host, name, f
     assert run.returncode != 0, run.stdout[-2000:]
     assert fragment in " ".join((run.stdout + run.stderr).split()), run.stderr[-3000:]
     assert host.check_output(HOST_STATE) == before
+    assert host.check_output("supervisorctl pid other") == other
+
+
+@pytest.mark.parametrize(("extra", "fragment"), [
+    ({"django_supervisor_http_server_enabled": True, "django_supervisor_http_server_password": "x",
+      "django_supervisor_http_server_username": "ops\n[program:evil]\ncommand=/bin/touch /root/evil\nuser=root"},
+     "django_supervisor_http_server_username must be up to 64 letters"),
+    ({"django_supervisor_http_server_enabled": True, "django_supervisor_http_server_username": "ops",
+      "django_supervisor_http_server_password": "x", "django_supervisor_http_server_bind": "0.0.0.0:9001"},
+     'django_supervisor_http_server_bind "0.0.0.0:9001" is not a loopback address'),
+])
+def test_supervisord_config_injection_and_a_remote_http_server_are_refused(host, extra, fragment):
+    """A user name that would end its line and add a program run as root, and Supervisor's
+    HTTP server on every interface: refused before any change, the other programs running."""
+    before, other = host.check_output(HOST_STATE), host.check_output("supervisorctl pid other")
+    run = run_playbook(host, Path(__file__).resolve().parents[2] / "resources" / "foreign_name.yml",
+                       "-e", "foreign_name=injected", "-e", "foreign_manager=supervisor", "-e", json.dumps(extra))
+    assert run.returncode != 0, run.stdout[-2000:]
+    assert fragment in " ".join((run.stdout + run.stderr).split()), run.stderr[-3000:]
+    assert host.check_output(HOST_STATE) == before
+    assert not host.file("/root/evil").exists
     assert host.check_output("supervisorctl pid other") == other
