@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import re
 
-KEY_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+# \Z, not $: $ also matches before a trailing newline ("A\n" would pass).
+KEY_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*\Z")
 _ESCAPED = re.compile(r'([\\"$`])')
 _UNESCAPED = re.compile(r'\\([\\"$`])')
-_LINE = re.compile(r'^([A-Za-z_][A-Za-z0-9_]*)="(.*)"$', re.DOTALL)
+_LINE = re.compile(r'^([A-Za-z_][A-Za-z0-9_]*)="(.*)"\Z', re.DOTALL)
 
 # Keys whose value would not reach the process as written: bash makes them read-only,
 # recomputes them on every use, or the run script owns them.
@@ -30,6 +31,11 @@ RESERVED_KEYS = frozenset(
         "VIRTUAL_ENV",
     }
 )
+# Keys that change how the process starts or is managed (gunicorn's own arguments, systemd's
+# notify and socket-activation protocol, the interpreter, the dynamic loader): set by the
+# roles or by nobody. PATH and PYTHONPATH stay allowed (README: what they change).
+PROCESS_KEYS = frozenset({"GUNICORN_CMD_ARGS", "NOTIFY_SOCKET", "LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES",
+                          "PYTHONHOME", "PYTHONSTARTUP", "LD_PRELOAD", "LD_LIBRARY_PATH", "LD_AUDIT"})
 FORBIDDEN_CHARS = {"\n": "a newline (LF)", "\r": "a carriage return (CR)", "\x00": "a NUL byte"}
 
 
@@ -47,11 +53,15 @@ def env_errors(env, variable="app_base_env"):
         if not isinstance(key, str) or not KEY_RE.match(key):
             errors.append(
                 f"{variable}: key {key!r} is not a valid variable name; allowed: "
-                "a letter or _ followed by letters, digits or _ (^[A-Za-z_][A-Za-z0-9_]*$)"
+                "a letter or _ followed by letters, digits or _ (^[A-Za-z_][A-Za-z0-9_]*\\Z)"
             )
             continue
         if key in RESERVED_KEYS or key.startswith("BASH_"):
             errors.append(f"{variable}: key {key!r} is reserved (bash or the run script sets it); choose another name")
+            continue
+        if key in PROCESS_KEYS:
+            errors.append(f"{variable}: key {key!r} would change how the service's process starts or is managed; "
+                          f"not allowed (reserved: {', '.join(sorted(PROCESS_KEYS))})")
             continue
         if value is None or isinstance(value, (dict, list)):
             errors.append(f"{variable}: the value of {key!r} must be a string, number or boolean")
@@ -106,7 +116,7 @@ def bind_errors(bind, variable="app_base_gunicorn_bind"):
         if not path.startswith("/") or any(c.isspace() for c in path):
             return [f"{variable}: {bind!r} must be unix:/absolute/path without spaces"]
         return []
-    match = re.match(r"^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):([0-9]+)$", bind)
+    match = re.match(r"^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):([0-9]+)\Z", bind)
     if not match:
         return [f"{variable}: {bind!r} is not HOST:PORT, [IPv6]:PORT or unix:/absolute/path"]
     port = int(match.group(2))

@@ -1,7 +1,9 @@
 """app_base alone: the tree, the venv, the env file and the exec-based run script."""
 import json
 import re
+import shutil
 import subprocess
+import tarfile
 from pathlib import Path
 
 import pytest
@@ -79,6 +81,7 @@ def test_venv_has_the_pinned_gunicorn_and_django(host):
 def test_run_script_loads_the_env_file_then_execs_gunicorn(host):
     lines = [line for line in host.file(f"{ROOT}/run").content_string.splitlines() if line and not line.startswith("#")]
     assert lines == [
+        "ulimit -c 0",
         "set -a",
         f". {ROOT}/.env",
         "set +a",
@@ -156,6 +159,21 @@ BAD_CASES = {
     "gunicorn-unknown": "app_base_gunicorn_settings: unknown gunicorn setting max_request",
     "socket-elsewhere": "app_base_gunicorn_bind: a unix socket must be in the app's own runtime directory",
     "exclude-string": "app_base_src_exclude must be a list",
+    "env-process-key": "app_base_env: key 'LD_PRELOAD' would change how the service's process starts",
+    "env-key-newline": "app_base_env: key 'GOOD_KEY",
+    "wsgi-newline": "app_base_wsgi_app must be module.path",
+    "requirements-newline": "app_base_requirements must be a path relative",
+    "git-http": "app_base_git_repo and app_base_archive must not be http:// or git:// URLs",
+    "git-git": "(got git://...)",
+    "archive-http": "(got HTTP://...)",
+    "checksum-format": "app_base_archive_checksum must be <algorithm>:<hex>",
+    "checksum-local": "goes with an app_base_archive URL",
+    "account-system": "app_base_user www-data is an existing account that is not this app's (its home is /var/www",
+    "root-var-lib": "app_base_root must be an absolute path of letters, digits, . _ - and /, without . or .. parts, a directory of the app's own",
+    "root-not-ours": "app_base_root /var/lib/apt is an existing directory, not empty, that this collection did not make",
+    "root-in-an-app": "app_base_root /srv/sample/var/badinput is inside /srv/sample, the root of the app sample",
+    "account-root": "app_base_user root is an existing account that is not this app's (its home is /root",
+    "group-foreign": "app_base_group www-data is an existing group that is not the primary group of this app's account",
 }
 
 
@@ -190,6 +208,7 @@ def test_bad_input_is_refused_and_the_host_is_unchanged(host):
     run = run_playbook(host, SCENARIO / "bad_input.yml")
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     assert "canary-newline-secret" not in run.stdout + run.stderr
+    assert "canary-url-token" not in run.stdout + run.stderr + host.file("/tmp/bad_input_results.json").content_string
     results = {r["id"]: r for r in json.loads(host.file("/tmp/bad_input_results.json").content_string)}
     for case, fragment in BAD_CASES.items():
         assert results[case]["refused"], f"{case} was accepted"
@@ -197,6 +216,100 @@ def test_bad_input_is_refused_and_the_host_is_unchanged(host):
         assert "Validate" in results[case]["task"] or "argument" in results[case]["task"].lower(), results[case]["task"]
     assert host.check_output(SNAPSHOT) == before
     assert not host.user("badinput").exists
+
+
+def test_the_projects_build_and_manage_commands_run_as_the_app_user_without_roots_env(host, tmp_path):
+    """The requirements build an sdist of the project: its setup.py, run by pip, tries to
+    write /root/pwned and records who ran it and whether root's environment reached it."""
+    src = tmp_path / "sdist_src"
+    shutil.copytree(Path(__file__).resolve().parents[3] / "tests/sample_app", src, ignore=shutil.ignore_patterns("venv", "__pycache__"))
+    pkg = tmp_path / "evilpkg-1.0"
+    pkg.mkdir()
+    (pkg / "setup.py").write_text(
+        "import os\nfrom setuptools import setup\n"
+        "with open('/tmp/djangoops-sdist-ran', 'a') as f:\n"
+        "    f.write(f\"{os.getuid()} {os.environ.get('DJANGOOPS_ROOT_ONLY', '-')}\\n\")\n"
+        "try:\n    open('/root/pwned', 'w').write('pwned')\nexcept OSError:\n    pass\n"
+        "setup(name='evilpkg', version='1.0', py_modules=[])\n")
+    with tarfile.open(src / "evilpkg-1.0.tar.gz", "w:gz") as sdist:
+        sdist.add(pkg, arcname=pkg.name)
+    (src / "requirements.txt").write_text((src / "requirements.txt").read_text() + "./evilpkg-1.0.tar.gz\n")
+    host.run("rm -f /root/pwned /tmp/djangoops-sdist-ran")
+    try:
+        result = run_playbook(host, SCENARIO / "sdist_app.yml", "-e", f"sdist_src={src}")
+        assert result.returncode == 0, result.stdout[-3000:]
+        uid = host.user("sdistapp").uid
+        ran = set(host.file("/tmp/djangoops-sdist-ran").content_string.splitlines())
+        assert ran == {f"{uid} -"}, ran
+        assert not host.file("/root/pwned").exists
+        assert host.check_output("find /srv/sdistapp/venvs ! -user root -o -perm /022 ! -type l") == ""
+        assert host.check_output("/srv/sdistapp/current/venv/bin/python -c 'import importlib.metadata as m; print(m.version(\"evilpkg\"))'") == "1.0"
+        # manage, run by root as the README says, gets the service's environment, not root's.
+        leaked = host.check_output(
+            "DJANGOOPS_ROOT_ONLY=leaked runuser -u sdistapp -- /srv/sdistapp/manage shell -c "
+            "\"import os; print(os.environ.get('DJANGOOPS_ROOT_ONLY'), os.environ['HOME'], os.getuid())\"")
+        # (Django 5.2's shell first says how many objects it imported.)
+        assert leaked.splitlines()[-1].split() == ["None", "/srv/sdistapp", str(uid)], leaked
+    finally:
+        run_playbook(host, SCENARIO / "sdist_app.yml", "-e", "sdist_state=absent")
+        host.run("rm -f /root/pwned /tmp/djangoops-sdist-ran")
+
+
+def test_a_failure_report_masks_the_apps_secrets_and_url_tokens(host, tmp_path):
+    """Settings that fail with the app's secret in the message, and a git URL with a token:
+    the runs fail where expected, and neither secret is in what ansible-playbook prints."""
+    src = tmp_path / "failing_src"
+    shutil.copytree(Path(__file__).resolve().parents[3] / "tests/sample_app", src, ignore=shutil.ignore_patterns("venv", "__pycache__"))
+    with open(src / "project" / "settings.py", "a") as settings:
+        settings.write('\nraise RuntimeError("settings failed with " + SECRET_KEY)\n')
+    try:
+        failed = run_playbook(host, SCENARIO / "sdist_app.yml", "-v", "-e", f"sdist_src={src}")
+        out = " ".join((failed.stdout + failed.stderr).split())
+        assert failed.returncode != 0 and "settings failed with ********" in out, out[-3000:]
+        assert "sdist-secret-4242" not in out
+        token = "https://deploy:t0ken-4242@127.0.0.1:9/repo.git"
+        failed = run_playbook(host, SCENARIO / "sdist_app.yml", "-v", "-e", f"sdist_git={token}")
+        out = " ".join((failed.stdout + failed.stderr).split())
+        assert failed.returncode != 0 and "git's working copy" in out, out[-3000:]
+        assert "t0ken-4242" not in out
+    finally:
+        run_playbook(host, SCENARIO / "sdist_app.yml", "-e", "sdist_state=absent")
+
+
+def test_an_archive_url_is_unpacked_only_with_its_checksum(host):
+    """app_base_archive_checksum: a download whose checksum differs fails the run before any
+    release of it exists; the right checksum deploys it."""
+    # A project symlink to a root-only file: the deploy must not chmod it, even for an instant
+    # (its ctime would move).
+    host.check_output("printf 'canary\\n' > /etc/djangoops-canary && chmod 0600 /etc/djangoops-canary"
+                      " && rm -rf /tmp/src && mkdir -p /tmp/src /tmp/www && cp -a /srv/sample/current/. /tmp/src/ && rm -f /tmp/src/venv"
+                      " && ln -s /etc/djangoops-canary /tmp/src/evil-link"
+                      " && tar -czf /tmp/www/sample_app.tar.gz -C /tmp/src .")
+    canary_before = host.check_output("stat -c '%a %U %Z' /etc/djangoops-canary")
+    good = "sha256:" + host.check_output("sha256sum /tmp/www/sample_app.tar.gz").split()[0]
+    host.check_output("systemd-run --unit djangoops-test-www --quiet python3 -m http.server 8765 --bind 127.0.0.1 --directory /tmp/www")
+    try:
+        assert wait_until(host, "ss -Htln 'sport = :8765' | grep -q .", 20)
+        # The fixture's own check: the archive is served.
+        assert host.run("python3 -c \"import urllib.request; urllib.request.urlopen('http://127.0.0.1:8765/sample_app.tar.gz').read()\"").rc == 0
+        bad = run_playbook(host, SCENARIO / "url_archive.yml", "-e", "url_checksum=sha256:" + "0" * 64)
+        assert bad.returncode != 0, bad.stdout[-2000:]
+        assert "checksum" in bad.stdout.lower(), bad.stdout[-2000:]
+        assert host.run("ls -A /srv/urlapp/releases 2>/dev/null").stdout.strip() == ""
+        assert not host.file("/srv/urlapp/current").exists
+        ok = run_playbook(host, SCENARIO / "url_archive.yml", "-e", f"url_checksum={good}")
+        assert ok.returncode == 0, ok.stdout[-3000:]
+        assert host.file("/srv/urlapp/current/manage.py").exists
+        assert host.file("/srv/urlapp/current/evil-link").is_symlink
+        assert host.check_output("stat -c '%a %U %Z' /etc/djangoops-canary") == canary_before
+        release = host.check_output("readlink -f /srv/urlapp/current")
+        # STATIC_ROOT (static/) is collected by the app user: its own.
+        modes = host.check_output(f"find {release} -path {release}/venv -prune -o -path {release}/static -prune"
+                                  f" -o ! -type l -printf '%u:%g %m\\n' | sort -u")
+        assert set(modes.splitlines()) <= {"root:urlapp 640", "root:urlapp 750"}, modes
+    finally:
+        host.run("systemctl stop djangoops-test-www")
+        run_playbook(host, SCENARIO / "url_archive.yml", "-e", "url_state=absent", "-e", "url_checksum=")
 
 
 def test_state_absent_removes_what_the_role_created(host):

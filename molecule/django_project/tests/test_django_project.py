@@ -191,7 +191,7 @@ def test_unix_socket_behind_nginx(host):
 def test_gunicorn_settings_reach_the_server(host):
     master = master_of(host, "sock")
     assert len(children(host, master)) == 2
-    log = ("tail -n 300 /var/log/supervisor/sock_stderr.log" if is_supervisor(host)
+    log = ("tail -n 300 /var/log/supervisor/sock/stderr.log" if is_supervisor(host)
            else "journalctl -u sock.service -n 300 --no-pager -o cat")
     assert "Using worker: gthread" in host.check_output(log)
     # A worker's thread pool serves: threads=3 beside the main thread once requests came in.

@@ -300,6 +300,15 @@ def test_an_in_place_deploy_is_upgraded_to_releases_under_load(hosts, tmp_path):
     old.mkdir(parents=True)
     archive = subprocess.run(["git", "-C", str(PROJECT), "archive", IN_PLACE_COMMIT], capture_output=True, check=True).stdout
     tarfile.open(fileobj=io.BytesIO(archive)).extractall(old)
+    # The in-place version with this version's service definition (umask, log directory, no
+    # core dumps): a changed definition restarts the program once (documented in the
+    # changelog); this test is about the layout, which must upgrade with a reload.
+    conf = (PROJECT / "roles" / "django_supervisor" / "templates" / "app.conf.j2").read_text()
+    conf = conf.replace("{{ django_supervisor__log_dir }}/stdout.log", "/var/log/supervisor/{{ app_base_name }}/stdout.log")
+    conf = conf.replace("{{ django_supervisor__stderr_log }}", "/var/log/supervisor/{{ app_base_name }}/stderr.log")
+    (old / "roles" / "django_supervisor" / "templates" / "app.conf.j2").write_text(conf)
+    shutil.copy(PROJECT / "roles" / "app_base" / "templates" / "run.j2", old / "roles" / "app_base" / "templates" / "run.j2")
+    h.check_output("install -d -m 0750 /var/log/supervisor/legacy")
     legacy = {"app_base_name": "legacy", "app_base_src": str(APP), "app_base_gunicorn_bind": "127.0.0.1:8001",
               "app_base_env": {"DJANGO_SECRET_KEY": "legacy-secret", "DJANGO_ALLOWED_HOSTS": "localhost,127.0.0.1",
                                "DJANGO_DB_PATH": "/srv/legacy/var/db.sqlite3", "MARKER_LOG": "/srv/legacy/var/migrations.log"}}

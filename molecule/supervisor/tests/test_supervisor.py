@@ -1,4 +1,5 @@
 """django_supervisor: the exec/PID contract under Supervisor, logs, secrets, faults."""
+import json
 import subprocess
 import time
 import uuid
@@ -8,7 +9,7 @@ import pytest
 from helpers import (
     CANARY_SECRET, NO_GUNICORN, TRICKY_ENV, children, cmdline, env_via_http, get, gunicorn_pids, is_gunicorn_master,
     listening, ppid, redeploy, remote_python, wait_until, workers_are_children_of, run_script_has_exec,
-    started_by_bash_running_the_run_script,
+    started_by_bash_running_the_run_script, run_playbook,
 )
 
 BASE = "http://127.0.0.1:8000"
@@ -80,13 +81,54 @@ def test_control_socket_stays_private(host):
 
 def test_log_files_exist_with_rotation_settings(host):
     conf = host.file(CONF).content_string
-    for line in ("stdout_logfile=/var/log/supervisor/sample_stdout.log", "stderr_logfile=/var/log/supervisor/sample_stderr.log",
+    for line in ("stdout_logfile=/var/log/supervisor/sample/stdout.log", "stderr_logfile=/var/log/supervisor/sample/stderr.log",
                  "stdout_logfile_maxbytes=32KB", "stderr_logfile_maxbytes=32KB", "stdout_logfile_backups=5",
                  "stderr_logfile_backups=5", "stopasgroup=true", "killasgroup=true", "stopsignal=TERM", "stopwaitsecs=25"):
         assert line in conf.splitlines(), line
-    assert host.file("/var/log/supervisor/sample_stderr.log").exists
-    assert host.file("/var/log/supervisor/sample_stdout.log").exists
-    assert "Booting worker" in host.file("/var/log/supervisor/sample_stderr.log").content_string
+    assert host.file("/var/log/supervisor/sample/stderr.log").exists
+    assert host.file("/var/log/supervisor/sample/stdout.log").exists
+    assert "Booting worker" in host.file("/var/log/supervisor/sample/stderr.log").content_string
+
+
+def test_logs_are_kept_from_other_accounts(host):
+    """supervisord writes the logs 0644: their directory is root's and the app group's only,
+    so another account (here a fresh user in no group of the app's) cannot read the access log."""
+    logs = host.file("/var/log/supervisor/sample")
+    assert (logs.is_directory, logs.user, logs.group, logs.mode) == (True, "root", "sample", 0o750)
+    host.check_output("id intruder >/dev/null 2>&1 || useradd --system --no-create-home intruder")
+    # The fixture's own check: the intruder reads what any account may read.
+    assert host.run("runuser -u intruder -- cat /etc/supervisor/supervisord.conf").rc == 0
+    for log in ("stdout.log", "stderr.log"):
+        denied = host.run(f"runuser -u intruder -- cat /var/log/supervisor/sample/{log}")
+        assert denied.rc != 0 and "Permission denied" in denied.stderr, denied
+        assert host.run(f"runuser -u sample -- test -r /var/log/supervisor/sample/{log}").rc == 0
+    # No log of the app's is left where every account reads it.
+    assert host.run("ls /var/log/supervisor/sample_std* 2>/dev/null").stdout == ""
+
+
+def test_logs_of_the_earlier_layout_are_moved_into_the_log_directory(host):
+    """A host deployed before the log directory: its world-readable <app>_std*.log files go
+    into the directory on the next deploy, none left behind, none overwritten."""
+    host.check_output(
+        "printf 'earlier access line\\n' > /var/log/supervisor/sample_stdout.log.2"
+        " && printf 'earlier error line\\n' > /var/log/supervisor/sample_stderr.log"
+        " && chmod 0644 /var/log/supervisor/sample_stdout.log.2 /var/log/supervisor/sample_stderr.log"
+    )
+    assert host.run("ls /var/log/supervisor/sample_std*").rc == 0  # the fixture is in place
+    run = redeploy(host, CONVERGE)
+    assert run.returncode == 0, run.stdout[-3000:]
+    assert host.run("ls /var/log/supervisor/sample_std* 2>/dev/null").stdout == ""
+    assert "earlier access line" in host.file("/var/log/supervisor/sample/sample_stdout.log.2").content_string
+    assert "earlier error line" in host.file("/var/log/supervisor/sample/sample_stderr.log").content_string
+
+
+def test_program_runs_with_umask_027_and_no_core_dumps(host):
+    """As systemd's UMask=0027: what the app creates is not world-readable; no core file (it
+    would hold the secrets) can be written, and the app cannot raise the limit again."""
+    pid = ctl_pid(host)
+    assert "Umask:\t0027" in host.file(f"/proc/{pid}/status").content_string
+    core = [line for line in host.file(f"/proc/{pid}/limits").content_string.splitlines() if line.startswith("Max core file size")]
+    assert core and core[0].split()[4:6] == ["0", "0"], core
 
 
 LOG_MAXBYTES = 32 * 1024  # django_supervisor_log_maxbytes in converge.yml
@@ -113,8 +155,8 @@ print(sent, rotated_with_marker())
 
 def test_stdout_log_is_rotated_past_maxbytes_with_owner_and_mode_kept(host):
     """The access log (gunicorn's stdout) written past django_supervisor_log_maxbytes: Supervisor
-    rotates it to <app>_stdout.log.1, root's and not writable by the app, like the live log."""
-    log = "/var/log/supervisor/sample_stdout.log"
+    rotates it to stdout.log.1, root's and not writable by the app, like the live log."""
+    log = "/var/log/supervisor/sample/stdout.log"
     assert f"stdout_logfile_maxbytes={LOG_MAXBYTES // 1024}KB" in host.file(CONF).content_string.splitlines()
     marker = f"rotation-{uuid.uuid4().hex}"
     # An access log line is over 80 bytes: 3 x maxbytes / 80 requests are more than enough.
@@ -272,3 +314,48 @@ def test_container_restart_brings_the_program_back(host):
     assert wait_until(host, "systemctl is-active -q supervisor && supervisorctl status sample | grep -q RUNNING", 90)
     assert serving(host, wait=60)
     assert is_gunicorn_master(host, ctl_pid(host))
+
+
+HOST_STATE = (
+    "{ getent passwd; getent group; ls -la /etc/supervisor/conf.d /etc/systemd/system /srv; "
+    "sha256sum /etc/supervisor/conf.d/*; } | sha256sum"
+)
+
+
+@pytest.mark.parametrize(("name", "fragment"), [
+    ("other", "/etc/supervisor/conf.d/other.conf exists and was not written by this collection"),
+    ("all", "app_base_name all is reserved under Supervisor"),
+    ("www-data", "app_base_user www-data is an existing account that is not this app's"),
+])
+def test_a_name_the_host_already_uses_is_refused_before_any_change(host, name, fragment):
+    """Another program's file (the converge's `other`), supervisorctl's keyword and a system
+    account: refused naming what is in the way, the host as it was, `other` still running."""
+    assert host.file("/etc/supervisor/conf.d/other.conf").exists  # the fixture's foreign program
+    before, other = host.check_output(HOST_STATE), host.check_output("supervisorctl pid other")
+    run = run_playbook(host, Path(__file__).resolve().parents[2] / "resources" / "foreign_name.yml",
+                       "-e", f"foreign_name={name}", "-e", "foreign_manager=supervisor")
+    assert run.returncode != 0, run.stdout[-2000:]
+    assert fragment in " ".join((run.stdout + run.stderr).split()), run.stderr[-3000:]
+    assert host.check_output(HOST_STATE) == before
+    assert host.check_output("supervisorctl pid other") == other
+
+
+@pytest.mark.parametrize(("extra", "fragment"), [
+    ({"django_supervisor_http_server_enabled": True, "django_supervisor_http_server_password": "x",
+      "django_supervisor_http_server_username": "ops\n[program:evil]\ncommand=/bin/touch /root/evil\nuser=root"},
+     "django_supervisor_http_server_username must be up to 64 letters"),
+    ({"django_supervisor_http_server_enabled": True, "django_supervisor_http_server_username": "ops",
+      "django_supervisor_http_server_password": "x", "django_supervisor_http_server_bind": "0.0.0.0:9001"},
+     'django_supervisor_http_server_bind "0.0.0.0:9001" is not a loopback address'),
+])
+def test_supervisord_config_injection_and_a_remote_http_server_are_refused(host, extra, fragment):
+    """A user name that would end its line and add a program run as root, and Supervisor's
+    HTTP server on every interface: refused before any change, the other programs running."""
+    before, other = host.check_output(HOST_STATE), host.check_output("supervisorctl pid other")
+    run = run_playbook(host, Path(__file__).resolve().parents[2] / "resources" / "foreign_name.yml",
+                       "-e", "foreign_name=injected", "-e", "foreign_manager=supervisor", "-e", json.dumps(extra))
+    assert run.returncode != 0, run.stdout[-2000:]
+    assert fragment in " ".join((run.stdout + run.stderr).split()), run.stderr[-3000:]
+    assert host.check_output(HOST_STATE) == before
+    assert not host.file("/root/evil").exists
+    assert host.check_output("supervisorctl pid other") == other

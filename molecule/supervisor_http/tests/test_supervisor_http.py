@@ -54,3 +54,11 @@ def test_unix_socket_stays_private(host):
 
 def test_the_app_still_runs_under_it(host):
     assert "RUNNING" in host.check_output("supervisorctl status sample")
+
+
+def test_an_app_that_leaves_the_http_server_unset_keeps_it(host):
+    """`quiet`, deployed after `sample` without the HTTP server variables, did not remove the
+    host's HTTP server (before null meant unset, its default false did)."""
+    assert "RUNNING" in host.check_output("supervisorctl status quiet")
+    assert host.file("/etc/supervisor/conf.d/inet_http_server.conf").exists
+    assert status(host, "ops", PASSWORD) == 200

@@ -1,4 +1,5 @@
 """django_systemd: the exec/PID contract, port 80 as non-root, hardening, faults."""
+import json
 import subprocess
 import time
 from pathlib import Path
@@ -7,7 +8,7 @@ import pytest
 from helpers import (
     CANARY_SECRET, NO_GUNICORN, TRICKY_ENV, cap_mask, children, cmdline, env_via_http, get, gunicorn_pids,
     is_gunicorn_master, listening, LoadInBackground, main_pid, ppid, redeploy, unit_state, wait_until, workers_are_children_of, run_script_has_exec,
-    started_by_bash_running_the_run_script,
+    started_by_bash_running_the_run_script, run_playbook,
 )
 
 UNIT = "sample.service"
@@ -56,6 +57,15 @@ def test_master_has_exactly_cap_net_bind_service(host):
     pid = main_pid(host, UNIT)
     assert cap_mask(host, pid, "CapEff") == CAP_NET_BIND_SERVICE == 0x400
     assert cap_mask(host, pid, "CapBnd") == 0x400
+
+
+def test_master_runs_with_umask_027_and_no_core_dumps(host):
+    """A core of the master would hold the secrets: the run script sets the soft and the hard
+    limit to 0, so the app cannot raise it again (systemd alone leaves the hard limit unlimited)."""
+    pid = main_pid(host, UNIT)
+    assert "Umask:\t0027" in host.file(f"/proc/{pid}/status").content_string
+    core = [line for line in host.file(f"/proc/{pid}/limits").content_string.splitlines() if line.startswith("Max core file size")]
+    assert core and core[0].split()[4:6] == ["0", "0"], core
 
 
 def test_exposure_is_at_most_2(host):
@@ -255,3 +265,37 @@ def test_socket_activation_restart_drops_no_request(host):
     assert main_pid(host, "sockapp.service") != old, "the service really restarted"
     assert stats["sent"] >= 100
     assert stats["failed"] == 0, stats["errors"]
+
+
+HOST_STATE = "{ getent passwd; getent group; ls -la /etc/systemd/system /srv; } | sha256sum"
+
+
+def test_a_vendor_units_name_is_refused_before_any_change(host):
+    """A unit of ours under /etc would shadow the vendor's systemd-journald.service."""
+    assert host.file("/lib/systemd/system/systemd-journald.service").exists  # the fixture: a vendor unit
+    before = host.check_output(HOST_STATE)
+    run = run_playbook(host, Path(__file__).resolve().parents[2] / "resources" / "foreign_name.yml",
+                       "-e", "foreign_name=systemd-journald", "-e", "foreign_manager=systemd")
+    assert run.returncode != 0, run.stdout[-2000:]
+    said = " ".join((run.stdout + run.stderr).split())
+    assert "app_base_name systemd-journald: " in said and "/lib/systemd/system/systemd-journald.service" in said, run.stderr[-3000:]
+    assert "exists and was not written by this collection" in said, run.stderr[-3000:]
+    assert host.check_output(HOST_STATE) == before
+    assert not host.file("/etc/systemd/system/systemd-journald.service").exists
+
+
+def test_memory_and_task_limits_are_set_only_where_asked(host):
+    """sockapp sets django_systemd_memory_max and django_systemd_tasks_max; sample leaves them."""
+    limits = host.check_output("systemctl show -p MemoryMax -p TasksMax sockapp.service").split()
+    assert sorted(limits) == ["MemoryMax=536870912", "TasksMax=64"], limits
+    assert host.check_output("systemctl show -p MemoryMax --value sample.service") == "infinity"
+
+
+@pytest.mark.parametrize("var, value", [("django_systemd_memory_max", "lots"), ("django_systemd_tasks_max", "64\nTasksMax=infinity")])
+def test_a_bad_resource_limit_is_refused_before_any_change(host, var, value):
+    before = host.check_output(HOST_STATE)
+    run = run_playbook(host, Path(__file__).resolve().parents[2] / "resources" / "foreign_name.yml",
+                       "-e", "foreign_name=limitsapp", "-e", "foreign_manager=systemd", "-e", json.dumps({var: value}))
+    said = " ".join((run.stdout + run.stderr).split())
+    assert run.returncode != 0 and f"{var} must be empty" in said, said[-3000:]
+    assert host.check_output(HOST_STATE) == before

@@ -90,6 +90,9 @@ def test_the_same_env_in_any_order_writes_the_same_bytes():
         ({"UID": "x"}, "'UID' is reserved"),
         ({"VIRTUAL_ENV": "x"}, "'VIRTUAL_ENV' is reserved"),
         ({"BASH_ENV": "x"}, "'BASH_ENV' is reserved"),
+        # $ would accept a trailing newline: the key must end where the name ends.
+        ({"A\n": "x"}, "is not a valid variable name"),
+        ({"GOOD_KEY\n": "x"}, "is not a valid variable name"),
         ({"A": "line1\nline2"}, "contains a newline (LF)"),
         ({"A": "cr\rhere"}, "contains a carriage return (CR)"),
         ({"A": "nul\0here"}, "contains a NUL byte"),
@@ -104,6 +107,19 @@ def test_bad_input_is_refused_with_the_variable_and_key_named(env, fragment):
     assert fragment in errors[0]
     with pytest.raises(AnsibleFilterError, match="app_base_env"):
         envfile.to_env_file(env)
+
+
+@pytest.mark.parametrize("key", sorted(envfile.PROCESS_KEYS))
+def test_keys_that_change_how_the_process_starts_are_refused_by_name(key):
+    (message,) = envfile.env_errors({key: "x"})
+    assert message.startswith(f"app_base_env: key {key!r} would change how the service's process starts")
+    for name in ("GUNICORN_CMD_ARGS", "NOTIFY_SOCKET", "LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES",
+                 "PYTHONHOME", "PYTHONSTARTUP", "LD_PRELOAD", "LD_LIBRARY_PATH"):
+        assert name in envfile.PROCESS_KEYS
+
+
+def test_path_and_pythonpath_stay_allowed():
+    assert envfile.env_errors({"PATH": "/usr/local/bin:/usr/bin:/bin", "PYTHONPATH": "/srv/lib"}) == []
 
 
 def test_errors_never_show_the_value():
@@ -130,6 +146,7 @@ def test_good_bind_addresses(bind):
         ("127.0.0.1:65536", "outside 1-65535"),
         ("127.0.0.1", "is not HOST:PORT"),
         ("127.0.0.1:http", "is not HOST:PORT"),
+        ("127.0.0.1:8000\n", "is not HOST:PORT"),
         ("unix:relative.sock", "unix:/absolute/path"),
         ("", "non-empty string"),
     ],
