@@ -276,6 +276,24 @@ def test_a_failure_report_masks_the_apps_secrets_and_url_tokens(host, tmp_path):
         run_playbook(host, SCENARIO / "sdist_app.yml", "-e", "sdist_state=absent")
 
 
+def test_a_requirements_link_out_of_the_project_is_refused_unread(host, tmp_path):
+    """requirements.txt -> /etc/shadow: refused before root hashes it or pip quotes it."""
+    src = tmp_path / "linked_src"
+    shutil.copytree(Path(__file__).resolve().parents[3] / "tests/sample_app", src, ignore=shutil.ignore_patterns("venv", "__pycache__"))
+    (src / "requirements.txt").unlink()
+    (src / "requirements.txt").symlink_to("/etc/shadow")
+    shadow = host.check_output("stat -c '%a %U %Z' /etc/shadow")
+    try:
+        failed = run_playbook(host, SCENARIO / "sdist_app.yml", "-v", "-e", f"sdist_src={src}")
+        out = " ".join((failed.stdout + failed.stderr).split())
+        assert failed.returncode != 0 and "is a symlink (or under one) that leads out of the release" in out, out[-3000:]
+        assert host.check_output("head -n 1 /etc/shadow") not in out and "/etc/shadow" not in out
+        assert host.check_output("stat -c '%a %U %Z' /etc/shadow") == shadow
+        assert host.check_output("ls /srv/sdistapp/venvs") == ""
+    finally:
+        run_playbook(host, SCENARIO / "sdist_app.yml", "-e", "sdist_state=absent")
+
+
 def test_an_archive_url_is_unpacked_only_with_its_checksum(host):
     """app_base_archive_checksum: a download whose checksum differs fails the run before any
     release of it exists; the right checksum deploys it."""
