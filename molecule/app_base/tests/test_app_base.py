@@ -12,6 +12,7 @@ from helpers import NO_GUNICORN, CANARY_SECRET, TRICKY_ENV, children, cmdline, e
 ROOT = "/srv/sample"
 SCENARIO = Path(__file__).resolve().parents[1]
 BASE = "http://127.0.0.1:8000"
+SAMPLE = Path(__file__).resolve().parents[3] / "tests/sample_app"
 PINS = dict(line.split("==") for line in (Path(__file__).resolve().parents[3] / "tests/sample_app/requirements.txt").read_text().split())
 
 
@@ -273,6 +274,13 @@ def test_a_failure_report_masks_the_apps_secrets_and_url_tokens(host, tmp_path):
         out = " ".join((failed.stdout + failed.stderr).split())
         assert failed.returncode != 0 and "git's working copy" in out, out[-3000:]
         assert "t0ken-4242" not in out
+        # pip's environment reaches pip (its index answers nothing on port 9), masked too.
+        index = {"PIP_INDEX_URL": "https://pip:idx-s3cret-4242@127.0.0.1:9/simple", "PIP_RETRIES": "0", "PIP_TIMEOUT": "3"}
+        failed = run_playbook(host, SCENARIO / "sdist_app.yml", "-v", "-e", f"sdist_src={SAMPLE}",
+                              "-e", json.dumps({"sdist_pip_env": index}))
+        out = " ".join((failed.stdout + failed.stderr).split())
+        assert failed.returncode != 0 and "127.0.0.1" in out and "installed by the app user" in out, out[-3000:]
+        assert "idx-s3cret-4242" not in out
     finally:
         run_playbook(host, SCENARIO / "sdist_app.yml", "-e", "sdist_state=absent")
 
@@ -292,6 +300,27 @@ def test_a_requirements_link_out_of_the_project_is_refused_unread(host, tmp_path
         assert host.check_output("head -n 1 /etc/shadow") not in out
         assert host.check_output("stat -c '%a %U %Z' /etc/shadow") == shadow
         assert host.check_output("ls /srv/sdistapp/venvs") == ""
+    finally:
+        run_playbook(host, SCENARIO / "sdist_app.yml", "-e", "sdist_state=absent")
+
+
+def test_an_archive_with_a_device_node_is_refused_and_never_reaches_the_app(host, tmp_path):
+    """A tar member that is a character device (1:3, /dev/null's numbers; the disk's would be
+    8:0): refused after unpacking, in a release root's alone, never served."""
+    archive = tmp_path / "device.tar.gz"
+    with tarfile.open(archive, "w:gz") as tar:
+        tar.add(SAMPLE, arcname=".", filter=lambda info: None if "__pycache__" in info.name else info)
+        device = tarfile.TarInfo("project/disk")
+        device.type, device.devmajor, device.devminor, device.mode = tarfile.CHRTYPE, 1, 3, 0o666
+        tar.addfile(device)
+    try:
+        failed = run_playbook(host, SCENARIO / "sdist_app.yml", "-e", f"sdist_archive={archive}")
+        out = " ".join((failed.stdout + failed.stderr).split())
+        assert failed.returncode != 0 and "holds members that are not files, directories or links (project/disk)" in out, out[-3000:]
+        (release,) = host.check_output("ls -d /srv/sdistapp/releases/*").split()
+        assert (host.file(release).user, host.file(release).group, host.file(release).mode) == ("root", "root", 0o700)
+        assert host.run("runuser -u sdistapp -- ls " + release).rc != 0
+        assert not host.file("/srv/sdistapp/current").exists
     finally:
         run_playbook(host, SCENARIO / "sdist_app.yml", "-e", "sdist_state=absent")
 
