@@ -304,13 +304,15 @@ def test_a_bad_resource_limit_is_refused_before_any_change(host, var, value):
 
 def test_the_deploys_manage_commands_ran_in_the_units_sandbox(host):
     """Each process that loaded the sample's settings wrote a line (SAMPLE_SANDBOX_PROBE):
-    the deploy's manage.py commands ran as transient systemd units (run-u*.service), with no
+    the deploy's manage.py commands ran as transient systemd units (run-*.service), with no
     new privileges and other users' processes (PID 1) hidden, as the service does; never
     through runuser from root's session."""
     lines = [line.split() for line in host.file("/srv/sample/var/sandbox-probe.log").content_string.splitlines()]
     manage = [line for line in lines if line[0] == "manage.py"]
-    assert {line[1] for line in manage} >= {"migrate", "collectstatic", "shell"}, lines
+    # migrate runs on the play's first host only (app_base_django_migrate_once).
+    assert {line[1] for line in manage} >= {"collectstatic", "shell"}, lines
     for line in manage:
-        assert line[2:4] == ["nnp=1", "pid1=False"] and re.fullmatch(r"cgroup=run-u[0-9]+\.service", line[4]), line
+        # systemd-run's names: run-u123.service (systemd 252), run-p123-i456.service (257).
+        assert line[2:4] == ["nnp=1", "pid1=False"] and re.fullmatch(r"cgroup=run-[a-z0-9-]+\.service", line[4]), line
     # The same probe in the service: the sandbox is the unit's.
     assert ["nnp=1", "pid1=False", "cgroup=sample.service"] in [line[2:] for line in lines if line[0] == "gunicorn"], lines
