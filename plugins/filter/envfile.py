@@ -141,7 +141,8 @@ def supervisor_environment_errors(env, variable="django_supervisor_environment")
     """What Supervisor's ``environment=`` parser cannot carry, one message per problem.
 
     Supervisor splits the line with a non-POSIX shlex: there is no escape inside quotes, so a
-    value cannot contain ``"``, and it strips every quote at either end of a value.
+    value cannot contain ``"``, and it strips every quote at either end of a value. Its config
+    parser ends a value at ``;`` or ``#`` after whitespace (an inline comment), quotes or not.
     """
     errors = env_errors(env, variable)
     for key, value in (env or {}).items() if isinstance(env, dict) else ():
@@ -150,6 +151,11 @@ def supervisor_environment_errors(env, variable="django_supervisor_environment")
             errors.append(
                 f"{variable}: the value of {key!r} contains a double quote or starts or ends with a single quote, "
                 "which Supervisor's environment= cannot carry; put it in app_base_env instead"
+            )
+        if re.search(r"\s[;#]", text):
+            errors.append(
+                f"{variable}: the value of {key!r} has ; or # after a space, which Supervisor's config reads as "
+                "the start of a comment; put it in app_base_env instead"
             )
     return errors
 

@@ -12,6 +12,7 @@ from helpers import NO_GUNICORN, CANARY_SECRET, TRICKY_ENV, children, cmdline, e
 ROOT = "/srv/sample"
 SCENARIO = Path(__file__).resolve().parents[1]
 BASE = "http://127.0.0.1:8000"
+SAMPLE = Path(__file__).resolve().parents[3] / "tests/sample_app"
 PINS = dict(line.split("==") for line in (Path(__file__).resolve().parents[3] / "tests/sample_app/requirements.txt").read_text().split())
 
 
@@ -172,6 +173,7 @@ BAD_CASES = {
     "root-var-lib": "app_base_root must be an absolute path of letters, digits, . _ - and /, without . or .. parts, a directory of the app's own",
     "root-not-ours": "app_base_root /var/lib/apt is an existing directory, not empty, that this collection did not make",
     "root-in-an-app": "app_base_root /srv/sample/var/badinput is inside /srv/sample, the root of the app sample",
+    "root-in-tmp": "app_base_root /tmp/badinput is under /tmp, which is not root's alone (owner uid 0, mode 1777)",
     "account-root": "app_base_user root is an existing account that is not this app's (its home is /root",
     "group-foreign": "app_base_group www-data is an existing group that is not the primary group of this app's account",
 }
@@ -272,6 +274,53 @@ def test_a_failure_report_masks_the_apps_secrets_and_url_tokens(host, tmp_path):
         out = " ".join((failed.stdout + failed.stderr).split())
         assert failed.returncode != 0 and "git's working copy" in out, out[-3000:]
         assert "t0ken-4242" not in out
+        # pip's environment reaches pip (its index answers nothing on port 9), masked too.
+        index = {"PIP_INDEX_URL": "https://pip:idx-s3cret-4242@127.0.0.1:9/simple", "PIP_RETRIES": "0", "PIP_TIMEOUT": "3"}
+        failed = run_playbook(host, SCENARIO / "sdist_app.yml", "-v", "-e", f"sdist_src={SAMPLE}",
+                              "-e", json.dumps({"sdist_pip_env": index}))
+        out = " ".join((failed.stdout + failed.stderr).split())
+        assert failed.returncode != 0 and "127.0.0.1" in out and "installed by the app user" in out, out[-3000:]
+        assert "idx-s3cret-4242" not in out
+    finally:
+        run_playbook(host, SCENARIO / "sdist_app.yml", "-e", "sdist_state=absent")
+
+
+def test_a_requirements_link_out_of_the_project_is_refused_unread(host, tmp_path):
+    """requirements.txt -> /etc/shadow: refused before root hashes it or pip quotes it."""
+    src = tmp_path / "linked_src"
+    shutil.copytree(Path(__file__).resolve().parents[3] / "tests/sample_app", src, ignore=shutil.ignore_patterns("venv", "__pycache__"))
+    (src / "requirements.txt").unlink()
+    (src / "requirements.txt").symlink_to("/etc/shadow")
+    shadow = host.check_output("stat -c '%a %U %Z' /etc/shadow")
+    try:
+        failed = run_playbook(host, SCENARIO / "sdist_app.yml", "-v", "-e", f"sdist_src={src}")
+        out = " ".join((failed.stdout + failed.stderr).split())
+        assert failed.returncode != 0 and "is a symlink (or under one) that leads out of the release" in out, out[-3000:]
+        # (Where the link points is the project's own information; what is there is not.)
+        assert host.check_output("head -n 1 /etc/shadow") not in out
+        assert host.check_output("stat -c '%a %U %Z' /etc/shadow") == shadow
+        assert host.check_output("ls /srv/sdistapp/venvs") == ""
+    finally:
+        run_playbook(host, SCENARIO / "sdist_app.yml", "-e", "sdist_state=absent")
+
+
+def test_an_archive_with_a_device_node_is_refused_and_never_reaches_the_app(host, tmp_path):
+    """A tar member that is a character device (1:3, /dev/null's numbers; the disk's would be
+    8:0): refused after unpacking, in a release root's alone, never served."""
+    archive = tmp_path / "device.tar.gz"
+    with tarfile.open(archive, "w:gz") as tar:
+        tar.add(SAMPLE, arcname=".", filter=lambda info: None if "__pycache__" in info.name else info)
+        device = tarfile.TarInfo("project/disk")
+        device.type, device.devmajor, device.devminor, device.mode = tarfile.CHRTYPE, 1, 3, 0o666
+        tar.addfile(device)
+    try:
+        failed = run_playbook(host, SCENARIO / "sdist_app.yml", "-e", f"sdist_archive={archive}")
+        out = " ".join((failed.stdout + failed.stderr).split())
+        assert failed.returncode != 0 and "holds members that are not files, directories or links (project/disk)" in out, out[-3000:]
+        (release,) = host.check_output("ls -d /srv/sdistapp/releases/*").split()
+        assert (host.file(release).user, host.file(release).group, host.file(release).mode) == ("root", "root", 0o700)
+        assert host.run("runuser -u sdistapp -- ls " + release).rc != 0
+        assert not host.file("/srv/sdistapp/current").exists
     finally:
         run_playbook(host, SCENARIO / "sdist_app.yml", "-e", "sdist_state=absent")
 

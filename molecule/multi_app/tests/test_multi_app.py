@@ -60,6 +60,27 @@ def test_apps_are_isolated_from_each_other(host):
                 assert host.run(f"runuser -u {other} -- ls /srv/{app}").rc != 0, (other, app)
 
 
+def test_no_app_reads_or_signals_anothers_data_logs_or_processes(host):
+    """Each app's account against every other app: its .env and var/, its logs (Supervisor's
+    files, the journal), its master's environment, a signal to its master. The app itself
+    (and root, for the journal) can: the fixture proves each thing is there to be read."""
+    found = masters(host)
+    for app in PORTS:
+        (master,) = found[app]
+        own = f"runuser -u {app} --"
+        assert host.run(f"{own} cat /srv/{app}/.env").rc == 0 and host.run(f"{own} ls /srv/{app}/var").rc == 0
+        logs = (f"cat /var/log/supervisor/{app}/stderr.log" if app == "beta"
+                else f"journalctl -u {app}.service -o cat --no-pager")
+        assert "Listening at" in host.check_output(logs), app
+        for other in PORTS:
+            if other == app:
+                continue
+            as_other = f"runuser -u {other} --"
+            for attempt in (f"cat /srv/{app}/.env", f"ls /srv/{app}/var", f"cat /proc/{master}/environ", f"kill -0 {master}"):
+                assert host.run(f"{as_other} {attempt}").rc != 0, (other, attempt)
+            assert "Listening at" not in host.run(f"{as_other} {logs}").stdout, (other, logs)
+
+
 def release_of(host, app):
     """The directory of the release that serves app (current resolved)."""
     return host.check_output(f"readlink -f /srv/{app}/current")

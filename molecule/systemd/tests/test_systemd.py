@@ -1,5 +1,6 @@
 """django_systemd: the exec/PID contract, port 80 as non-root, hardening, faults."""
 import json
+import re
 import subprocess
 import time
 from pathlib import Path
@@ -299,3 +300,19 @@ def test_a_bad_resource_limit_is_refused_before_any_change(host, var, value):
     said = " ".join((run.stdout + run.stderr).split())
     assert run.returncode != 0 and f"{var} must be empty" in said, said[-3000:]
     assert host.check_output(HOST_STATE) == before
+
+
+def test_the_deploys_manage_commands_ran_in_the_units_sandbox(host):
+    """Each process that loaded the sample's settings wrote a line (SAMPLE_SANDBOX_PROBE):
+    the deploy's manage.py commands ran as transient systemd units (run-*.service), with no
+    new privileges and other users' processes (PID 1) hidden, as the service does; never
+    through runuser from root's session."""
+    lines = [line.split() for line in host.file("/srv/sample/var/sandbox-probe.log").content_string.splitlines()]
+    manage = [line for line in lines if line[0] == "manage.py"]
+    # migrate runs on the play's first host only (app_base_django_migrate_once).
+    assert {line[1] for line in manage} >= {"collectstatic", "shell"}, lines
+    for line in manage:
+        # systemd-run's names: run-u123.service (systemd 252), run-p123-i456.service (257).
+        assert line[2:4] == ["nnp=1", "pid1=False"] and re.fullmatch(r"cgroup=run-[a-z0-9-]+\.service", line[4]), line
+    # The same probe in the service: the sandbox is the unit's.
+    assert ["nnp=1", "pid1=False", "cgroup=sample.service"] in [line[2:] for line in lines if line[0] == "gunicorn"], lines

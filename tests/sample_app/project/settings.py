@@ -12,6 +12,20 @@ def _flag(name, default="false"):
 
 
 DEBUG = _flag("DJANGO_DEBUG")
+
+# Test probe (only when SAMPLE_SANDBOX_PROBE names a file): each process that loads the
+# settings appends how it runs, so that tests see from outside the sandbox that the
+# deploy's manage.py commands had.
+if os.environ.get("SAMPLE_SANDBOX_PROBE"):
+    import sys
+
+    with open("/proc/self/status", encoding="ascii") as _status:
+        _nnp = [line.split()[1] for line in _status if line.startswith("NoNewPrivs:")][0]
+    with open("/proc/self/cgroup", encoding="utf-8") as _cgroup:
+        _unit = _cgroup.read().strip().rsplit("/", 1)[-1] or "-"
+    with open(os.environ["SAMPLE_SANDBOX_PROBE"], "a", encoding="utf-8") as _probe:
+        _probe.write(f"{os.path.basename(sys.argv[0])} {(sys.argv[1:2] or ['-'])[0]} nnp={_nnp}"
+                     f" pid1={os.path.exists('/proc/1/status')} cgroup={_unit}\n")
 SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "")
 if not SECRET_KEY:
     if not DEBUG:

@@ -166,15 +166,18 @@ def test_bind_port_and_host():
 
 
 def supervisor_reads(rendered):
-    """Supervisor's own reading of an environment= value: %-expansion, then its pair parser."""
-    from supervisor.datatypes import dict_of_key_value_pairs
-    from supervisor.options import expand
+    """Supervisor's own reading of an environment= line in a program file: its config parser
+    (inline comments), %-expansion, then its pair parser."""
+    from supervisor.options import ServerOptions, UnhosedConfigParser
 
-    return dict_of_key_value_pairs(expand(rendered, {}, "environment"))
+    parser = UnhosedConfigParser()
+    parser.expansions = {"here": "/etc/supervisor/conf.d"}
+    parser.read_string(f"[program:x]\ncommand=/bin/true\nenvironment={rendered}\n")
+    return ServerOptions().processes_from_section(parser, "program:x", "x")[0].environment
 
 
 def test_supervisor_reads_the_environment_line_as_written():
-    env = {"HOME": "/srv/app", "LANG": "C.UTF-8", "PCT": "100% %(here)s %%", "Q": "say 'hi', ok #1", "B": "a\\b", "E": ""}
+    env = {"HOME": "/srv/app", "LANG": "C.UTF-8", "PCT": "100% %(here)s %%", "Q": "say 'hi', ok#1;2", "B": "a\\b", "E": ""}
     assert supervisor_reads(envfile.supervisor_environment(env)) == env
 
 
@@ -183,7 +186,7 @@ def test_supervisor_environment_refuses_bad_keys_naming_the_variable():
         envfile.supervisor_environment({"BAD-KEY": "x"})
 
 
-@pytest.mark.parametrize("value", ['say "hi"', "'quoted'", "ends'"])
+@pytest.mark.parametrize("value", ['say "hi"', "'quoted'", "ends'", "a ;b", "a\t#b"])
 def test_supervisor_environment_refuses_what_its_parser_cannot_carry(value):
     (message,) = envfile.supervisor_environment_errors({"K": value})
     assert message.startswith("django_supervisor_environment: the value of 'K'")
