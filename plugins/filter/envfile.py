@@ -142,7 +142,8 @@ def supervisor_environment_errors(env, variable="django_supervisor_environment")
 
     Supervisor splits the line with a non-POSIX shlex: there is no escape inside quotes, so a
     value cannot contain ``"``, and it strips every quote at either end of a value. Its config
-    parser ends a value at ``;`` or ``#`` after whitespace (an inline comment), quotes or not.
+    parser ends a value at ``;`` or ``#`` after whitespace (an inline comment), quotes or not,
+    and replaces ``%(here)s`` wherever it is, before ``%%`` is read as an escape.
     """
     errors = env_errors(env, variable)
     for key, value in (env or {}).items() if isinstance(env, dict) else ():
@@ -151,6 +152,11 @@ def supervisor_environment_errors(env, variable="django_supervisor_environment")
             errors.append(
                 f"{variable}: the value of {key!r} contains a double quote or starts or ends with a single quote, "
                 "which Supervisor's environment= cannot carry; put it in app_base_env instead"
+            )
+        if "%(here)s" in text:
+            errors.append(
+                f"{variable}: the value of {key!r} contains %(here)s, which Supervisor replaces with the config "
+                "file's directory before anything else; put it in app_base_env instead"
             )
         if re.search(r"\s[;#]", text):
             errors.append(

@@ -266,6 +266,15 @@ def test_a_failure_report_masks_the_apps_secrets_and_url_tokens(host, tmp_path):
     with open(src / "project" / "settings.py", "a") as settings:
         settings.write('\nraise RuntimeError("settings failed with " + SECRET_KEY)\n')
     try:
+        # First, while no venv of these inputs exists: pip's environment reaches pip (its
+        # index answers nothing on port 9), masked too.
+        index = {"PIP_INDEX_URL": "https://pip:idx-s3cret-4242@127.0.0.1:9/simple", "PIP_RETRIES": "0", "PIP_TIMEOUT": "3"}
+        assert not host.file("/srv/sdistapp").exists
+        failed = run_playbook(host, SCENARIO / "sdist_app.yml", "-v", "-e", f"sdist_src={src}",
+                              "-e", json.dumps({"sdist_pip_env": index}))
+        out = " ".join((failed.stdout + failed.stderr).split())
+        assert failed.returncode != 0 and "127.0.0.1" in out and "installed by the app user" in out, out[-3000:]
+        assert "idx-s3cret-4242" not in out
         failed = run_playbook(host, SCENARIO / "sdist_app.yml", "-v", "-e", f"sdist_src={src}")
         out = " ".join((failed.stdout + failed.stderr).split())
         assert failed.returncode != 0 and "settings failed with ********" in out, out[-3000:]
@@ -275,34 +284,30 @@ def test_a_failure_report_masks_the_apps_secrets_and_url_tokens(host, tmp_path):
         out = " ".join((failed.stdout + failed.stderr).split())
         assert failed.returncode != 0 and "git's working copy" in out, out[-3000:]
         assert "t0ken-4242" not in out
-        # pip's environment reaches pip (its index answers nothing on port 9), masked too.
-        index = {"PIP_INDEX_URL": "https://pip:idx-s3cret-4242@127.0.0.1:9/simple", "PIP_RETRIES": "0", "PIP_TIMEOUT": "3"}
-        failed = run_playbook(host, SCENARIO / "sdist_app.yml", "-v", "-e", f"sdist_src={SAMPLE}",
-                              "-e", json.dumps({"sdist_pip_env": index}))
-        out = " ".join((failed.stdout + failed.stderr).split())
-        assert failed.returncode != 0 and "127.0.0.1" in out and "installed by the app user" in out, out[-3000:]
-        assert "idx-s3cret-4242" not in out
     finally:
         run_playbook(host, SCENARIO / "sdist_app.yml", "-e", "sdist_state=absent")
 
 
 def test_a_requirements_link_out_of_the_project_is_refused_unread(host, tmp_path):
-    """requirements.txt -> /etc/shadow: refused before root hashes it or pip quotes it."""
+    """requirements.txt -> a root-only file: refused before root hashes it or pip quotes it."""
     src = tmp_path / "linked_src"
-    shutil.copytree(Path(__file__).resolve().parents[3] / "tests/sample_app", src, ignore=shutil.ignore_patterns("venv", "__pycache__"))
+    shutil.copytree(SAMPLE, src, ignore=shutil.ignore_patterns("venv", "__pycache__"))
     (src / "requirements.txt").unlink()
-    (src / "requirements.txt").symlink_to("/etc/shadow")
-    shadow = host.check_output("stat -c '%a %U %Z' /etc/shadow")
+    (src / "requirements.txt").symlink_to("/etc/djangoops-requirements-canary")
+    host.check_output("printf 'canary-requirement==6.6.6\\n' > /etc/djangoops-requirements-canary"
+                      " && chmod 0600 /etc/djangoops-requirements-canary")
+    canary = host.check_output("stat -c '%a %U %Z' /etc/djangoops-requirements-canary")
     try:
         failed = run_playbook(host, SCENARIO / "sdist_app.yml", "-v", "-e", f"sdist_src={src}")
         out = " ".join((failed.stdout + failed.stderr).split())
         assert failed.returncode != 0 and "is a symlink (or under one) that leads out of the release" in out, out[-3000:]
         # (Where the link points is the project's own information; what is there is not.)
-        assert host.check_output("head -n 1 /etc/shadow") not in out
-        assert host.check_output("stat -c '%a %U %Z' /etc/shadow") == shadow
+        assert "canary-requirement" not in out
+        assert host.check_output("stat -c '%a %U %Z' /etc/djangoops-requirements-canary") == canary
         assert host.check_output("ls /srv/sdistapp/venvs") == ""
     finally:
         run_playbook(host, SCENARIO / "sdist_app.yml", "-e", "sdist_state=absent")
+        host.run("rm -f /etc/djangoops-requirements-canary")
 
 
 def test_an_archive_with_a_device_node_is_refused_and_never_reaches_the_app(host, tmp_path):

@@ -60,7 +60,7 @@ def test_tricky_env_values_reach_the_running_app(host):
     assert env_via_http(host, BASE, TRICKY_ENV) == TRICKY_ENV
     assert env_via_http(host, BASE, ["SAMPLE_NOT_SECRET"]) == {"SAMPLE_NOT_SECRET": "100% plain"}
     # Supervisor's comment, separator and expansion characters arrive as they were given.
-    assert env_via_http(host, BASE, ["SAMPLE_CONFIG_CHARS", "D"]) == {"SAMPLE_CONFIG_CHARS": "a;b#c, D=1 %(here)s"}
+    assert env_via_http(host, BASE, ["SAMPLE_CONFIG_CHARS", "D"]) == {"SAMPLE_CONFIG_CHARS": "a;b#c, D=1 %(there)s"}
 
 
 def test_reread_accepts_the_config(host):
@@ -351,6 +351,7 @@ def test_a_name_the_host_already_uses_is_refused_before_any_change(host, name, f
      'django_supervisor_http_server_bind "0.0.0.0:9001" is not a loopback address'),
     ({"django_supervisor_environment": {"SAMPLE_X": "x ;\n[program:evil]"}}, "django_supervisor_environment: the value of 'SAMPLE_X'"),
     ({"django_supervisor_environment": {"SAMPLE_X": "x #rest"}}, "which Supervisor's config reads as the start of a comment"),
+    ({"django_supervisor_environment": {"SAMPLE_X": "%(here)s"}}, "contains %(here)s, which Supervisor replaces"),
 ])
 def test_supervisord_config_injection_and_a_remote_http_server_are_refused(host, extra, fragment):
     """A user name that would end its line and add a program run as root, and Supervisor's

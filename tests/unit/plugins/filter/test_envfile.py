@@ -173,11 +173,12 @@ def supervisor_reads(rendered):
     parser = UnhosedConfigParser()
     parser.expansions = {"here": "/etc/supervisor/conf.d"}
     parser.read_string(f"[program:x]\ncommand=/bin/true\nenvironment={rendered}\n")
+    parser.expand_here("/etc/supervisor/conf.d")
     return ServerOptions().processes_from_section(parser, "program:x", "x")[0].environment
 
 
 def test_supervisor_reads_the_environment_line_as_written():
-    env = {"HOME": "/srv/app", "LANG": "C.UTF-8", "PCT": "100% %(here)s %%", "Q": "say 'hi', ok#1;2", "B": "a\\b", "E": ""}
+    env = {"HOME": "/srv/app", "LANG": "C.UTF-8", "PCT": "100% %(there)s %%", "Q": "say 'hi', ok#1;2", "B": "a\\b", "E": ""}
     assert supervisor_reads(envfile.supervisor_environment(env)) == env
 
 
@@ -186,7 +187,7 @@ def test_supervisor_environment_refuses_bad_keys_naming_the_variable():
         envfile.supervisor_environment({"BAD-KEY": "x"})
 
 
-@pytest.mark.parametrize("value", ['say "hi"', "'quoted'", "ends'", "a ;b", "a\t#b"])
+@pytest.mark.parametrize("value", ['say "hi"', "'quoted'", "ends'", "a ;b", "a\t#b", "%(here)s", "x%%(here)s"])
 def test_supervisor_environment_refuses_what_its_parser_cannot_carry(value):
     (message,) = envfile.supervisor_environment_errors({"K": value})
     assert message.startswith("django_supervisor_environment: the value of 'K'")
