@@ -7,7 +7,7 @@ from django.core.management.base import BaseCommand
 
 
 class Command(BaseCommand):
-    help = "Write a heartbeat to var/heartbeat every second until stopped."
+    help = "Write a heartbeat to var/heartbeat every second; on TERM, var/heartbeat.stopped."
 
     def handle(self, *args, **options):
         running = [True]
@@ -15,3 +15,4 @@ class Command(BaseCommand):
         while running[0]:
             (settings.WORKER_VAR / "heartbeat").write_text(f"{time.time():.3f} {settings.VERSION}\n", encoding="utf-8")
             time.sleep(1)
+        (settings.WORKER_VAR / "heartbeat.stopped").write_text(f"{time.time():.3f}\n", encoding="utf-8")

@@ -1,0 +1,237 @@
+"""The app's other processes (app_base_processes), proven from outside: the manager's PID is
+the command's own process, a Celery task enqueued by the web app completes, a task running
+at a redeploy finishes and the worker then runs the new code, kill -9 leaves no orphan, beat
+and a looping manage.py command advance, a scheduled command runs on time and never twice at
+once, removal leaves nothing. Under Supervisor (Debian 12) and systemd (Debian 12 and 13)."""
+import json
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+
+from helpers import children, cmdline, get, ppid, redeploy, run_playbook, wait_until
+
+SCENARIO = Path(__file__).resolve().parents[1]
+PROJECT = SCENARIO.parents[1]
+ROOT = "/srv/tasks"
+VAR = f"{ROOT}/var"
+BASE = "http://127.0.0.1:8000"
+# What each long-running process's main PID must run: the program, not bash.
+PROGRAMS = {
+    "worker": lambda argv: argv[1].endswith("/bin/celery") and "worker" in argv,
+    "beat": lambda argv: argv[1].endswith("/bin/celery") and "beat" in argv,
+    "heartbeat": lambda argv: argv[1:3] == ["manage.py", "heartbeat"],
+}
+
+
+def supervised(host):
+    return host.backend.host.startswith("processes-supervisor")
+
+
+def main_pid(host, name):
+    """The PID the manager watches for the process (0: none)."""
+    if supervised(host):
+        return int(host.run(f"supervisorctl pid tasks:tasks-{name}").stdout.strip() or 0)
+    return int(host.check_output(f"systemctl show -p MainPID --value tasks-{name}.service"))
+
+
+def manager_pid(host):
+    return int(host.check_output("supervisorctl pid")) if supervised(host) else 1
+
+
+def manager(host, action, name):
+    if supervised(host):
+        return host.run(f"supervisorctl {action} tasks:tasks-{name}")
+    return host.run(f"systemctl {action} tasks-{name}.service")
+
+
+def wait_for_new_main(host, name, old, seconds=60):
+    """The process's main PID once it is another than `old` and running (bounded)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        pid = main_pid(host, name)
+        if pid and pid != old and len(cmdline(host, pid)) > 2:
+            return pid
+        time.sleep(0.5)
+    raise AssertionError(f"{name}: no new main process within {seconds}s (still {old})")
+
+
+def task(host, seconds):
+    status, body = get(host, BASE, f"/enqueue/{seconds}", wait=10)
+    assert status == 200, body
+    return body.decode()
+
+
+def result(host, task_id, seconds):
+    """The task's result once it has one (bounded): {"state": ..., "result": ...}."""
+    deadline = time.monotonic() + seconds
+    while True:
+        status, body = get(host, BASE, f"/result/{task_id}", wait=5)
+        found = json.loads(body) if status == 200 else {"state": f"HTTP {status}"}
+        if found["state"] in ("SUCCESS", "FAILURE") or time.monotonic() > deadline:
+            return found
+        time.sleep(0.5)
+
+
+@pytest.mark.parametrize("name", sorted(PROGRAMS))
+def test_the_managers_pid_is_the_commands_own_process(host, name):
+    pid = main_pid(host, name)
+    argv = cmdline(host, pid)
+    assert pid > 0
+    assert not argv[0].endswith("sh"), argv
+    assert PROGRAMS[name](argv), argv
+    assert ppid(host, pid) == manager_pid(host)
+    assert host.check_output(f"ps -o user= -p {pid}") == "tasks"
+
+
+def test_the_workers_pool_processes_are_its_children(host):
+    pid = main_pid(host, "worker")
+    pool = children(host, pid)
+    assert len(pool) >= 2, pool
+    assert all(cmdline(host, child)[1].endswith("/bin/celery") for child in pool)
+
+
+def test_the_processes_read_the_apps_env_file(host):
+    pid = main_pid(host, "worker")
+    environ = host.check_output(f"tr '\\0' '\\n' < /proc/{pid}/environ")
+    assert "DJANGO_SECRET_KEY=processes-canary-secret-Kd7" in environ.splitlines()
+    assert "processes-canary-secret-Kd7" not in host.check_output("ps -eo args")
+
+
+def test_a_task_enqueued_from_the_web_completes(host):
+    found = result(host, task(host, 0), 30)
+    assert found["state"] == "SUCCESS", found
+    assert found["result"]["pid"] in children(host, main_pid(host, "worker"))
+
+
+def test_beat_and_the_looping_command_advance(host):
+    def beat_runs():
+        return int(host.run(f"wc -l < {VAR}/beat.log").stdout.strip() or 0)
+
+    def heartbeat():
+        return host.run(f"cat {VAR}/heartbeat").stdout
+
+    runs, beat = beat_runs(), heartbeat()
+    assert wait_until(host, f"[ $(wc -l < {VAR}/beat.log) -ge {runs + 2} ]", 20), "beat's marker did not advance"
+    assert heartbeat() != beat
+
+
+def test_the_scheduled_command_runs_on_time_and_never_twice_at_once(host):
+    """Every 5 seconds, and each run takes 7: a second run may start only after the first."""
+    assert wait_until(host, f"[ $(grep -c ^end {VAR}/stamp.log) -ge 2 ]", 40), host.run(f"cat {VAR}/stamp.log").stdout
+    runs = []
+    for line in host.file(f"{VAR}/stamp.log").content_string.splitlines():
+        kind, at, pid = line.split()
+        if kind == "start":
+            runs.append([float(at), None, pid])
+        else:
+            assert runs[-1][2] == pid and runs[-1][1] is None, line
+            runs[-1][1] = float(at)
+    done = [r for r in runs if r[1] is not None]
+    for before, after in zip(done, done[1:]):
+        assert after[0] >= before[1], f"a run started at {after[0]} while the one before ran until {before[1]}"
+    # On the timer's 5-second marks (AccuracySec=1s).
+    late = [round(start % 5, 2) for start, _, _ in done if 1.5 < start % 5]
+    assert not late, f"runs started {late}s after their 5-second mark"
+    print(f"\nscheduled runs: {len(done)}, starts {[round(r[0] % 60, 1) for r in done]} (s of the minute)")
+
+
+def test_kill_9_of_the_worker_leaves_no_orphan_and_it_comes_back(host):
+    pid = main_pid(host, "worker")
+    pool = children(host, pid)
+    assert pool
+    host.run(f"kill -9 {pid}")
+    new = wait_for_new_main(host, "worker", pid)
+    gone = " && ".join(f"! [ -e /proc/{child} ]" for child in pool)
+    assert wait_until(host, gone, 10), f"pool processes {pool} outlived their worker"
+    assert PROGRAMS["worker"](cmdline(host, new))
+    assert wait_until(host, f"[ $(pgrep -c -P {new}) -ge 2 ]", 30)
+    assert result(host, task(host, 0), 30)["state"] == "SUCCESS"
+
+
+def test_stop_leaves_no_process_of_the_worker(host):
+    assert manager(host, "stop", "worker").rc == 0
+    try:
+        assert host.run("pgrep -u tasks -f '[c]elery -A project worker'").stdout.strip() == ""
+    finally:
+        assert manager(host, "start", "worker").rc == 0
+    assert wait_until(host, "pgrep -u tasks -f '[c]elery -A project worker' >/dev/null", 30)
+
+
+def test_a_task_running_at_a_redeploy_finishes_and_the_worker_then_runs_the_new_code(host, tmp_path):
+    src = tmp_path / "worker_app"
+    shutil.copytree(PROJECT / "tests/worker_app", src, ignore=shutil.ignore_patterns("__pycache__"))
+    (src / "VERSION").write_text("v2\n")
+    worker = main_pid(host, "worker")
+    running = task(host, 8)
+    assert wait_until(host, f"grep -q 'received' /var/log/supervisor/tasks/worker.stderr.log 2>/dev/null || "
+                            f"journalctl -u tasks-worker.service -o cat | grep -q {running}", 10)
+    started = time.monotonic()
+    run = redeploy(host, SCENARIO / "converge.yml", app_base_src=str(src))
+    deploy_seconds = time.monotonic() - started
+    assert run.returncode == 0, run.stdout[-3000:]
+    old = result(host, running, 5)
+    assert old["state"] == "SUCCESS", f"the task running at the redeploy was lost: {old}"
+    assert old["result"]["version"] == "v1"
+    new_worker = main_pid(host, "worker")
+    assert new_worker != worker
+    assert result(host, task(host, 0), 30)["result"]["version"] == "v2"
+    assert host.file(f"{VAR}/heartbeat").content_string.split()[1] == "v2"
+    # When the new worker started, from the kernel's boot-relative start time.
+    ticks = int(host.check_output("getconf CLK_TCK"))
+    started_at = int(host.file(f"/proc/{new_worker}/stat").content_string.rsplit(")", 1)[1].split()[19]) / ticks
+    uptime = float(host.file("/proc/uptime").content_string.split()[0])
+    now = float(host.check_output("date +%s.%N"))
+    print(f"\nredeploy with a task of 8 s running: deploy {deploy_seconds:.1f} s; tasks lost: 0; "
+          f"the new worker started {now - (uptime - started_at):.1f} s before the deploy ended")
+
+
+def test_a_process_run_script_without_exec_fails_the_pid_and_orphan_checks(host):
+    """Negative control: the run script with `exec` removed. The fixture first proves the
+    breakage is in place, then the checks this file makes see it; a rerun mends it."""
+    script = f"{ROOT}/processes/heartbeat"
+    host.run(f"sed -i 's/^exec //' {script} && rm -f {VAR}/heartbeat.stopped")
+    assert "\nexec " not in host.file(script).content_string
+    old = main_pid(host, "heartbeat")
+    manager(host, "restart", "heartbeat")
+    pid = wait_for_new_main(host, "heartbeat", old)
+    argv = cmdline(host, pid)
+    assert argv[0].endswith("bash") and not PROGRAMS["heartbeat"](argv), argv
+    program = children(host, pid)
+    assert len(program) == 1 and PROGRAMS["heartbeat"](cmdline(host, program[0]))
+    if supervised(host):
+        # Supervisor watches the shell: kill -9 of it leaves the program running, an orphan.
+        host.run(f"kill -9 {pid}")
+        time.sleep(2)
+        assert host.file(f"/proc/{program[0]}").exists and ppid(host, program[0]) != pid
+        host.run(f"kill -9 {program[0]}")
+    else:
+        # systemd's TERM reaches the shell, not the program, which is killed without a
+        # graceful stop (it writes heartbeat.stopped on TERM).
+        manager(host, "stop", "heartbeat")
+        assert not host.file(f"{VAR}/heartbeat.stopped").exists
+    run = run_playbook(host, SCENARIO / "converge.yml")
+    assert run.returncode == 0, run.stdout[-3000:]
+    assert PROGRAMS["heartbeat"](cmdline(host, main_pid(host, "heartbeat")))
+
+
+def test_with_exec_a_stop_reaches_the_program(host):
+    """The positive counterpart of the control above: the program itself gets the TERM."""
+    host.run(f"rm -f {VAR}/heartbeat.stopped")
+    assert manager(host, "stop", "heartbeat").rc == 0
+    try:
+        assert host.file(f"{VAR}/heartbeat.stopped").exists
+    finally:
+        manager(host, "start", "heartbeat")
+
+
+def test_removal_leaves_nothing(host):
+    run = run_playbook(host, PROJECT / "playbooks/remove.yml")
+    assert run.returncode == 0, run.stdout[-3000:]
+    assert host.run("ps -eo user=,args= | grep -E '[c]elery|[m]anage.py'").stdout.strip() == ""
+    assert host.run("ls /etc/systemd/system | grep '^tasks'").stdout.strip() == ""
+    assert host.run("systemctl list-timers --all --no-legend | grep tasks-").stdout.strip() == ""
+    assert not host.file("/etc/supervisor/conf.d/tasks.conf").exists
+    assert not host.file(ROOT).exists
+    assert not host.user("tasks").exists
