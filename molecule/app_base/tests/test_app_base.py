@@ -183,7 +183,7 @@ BAD_CASES = {
     "process-shell-command": "app_base_processes[0] (sender): command, as a string, is split at blanks and no shell runs it",
     "process-path-command": "app_base_processes[0] (sender): command must start with a program of the venv",
     "process-schedule": "app_base_processes (nightly): schedule \\\"every night\\\" is not a calendar expression systemd accepts",
-    "process-schedule-newline": "app_base_processes[0] (nightly): schedule must be a systemd calendar expression",
+    "process-schedule-newline": "app_base_processes[0] (n): schedule must be a systemd calendar expression",
     "process-stop-timeout": "app_base_processes[0] (worker): stop_timeout must be a number of seconds from 1 to 86400",
 }
 
