@@ -118,23 +118,26 @@ def test_beat_and_the_looping_command_advance(host):
 
 
 def test_the_scheduled_command_runs_on_time_and_never_twice_at_once(host):
-    """Every 5 seconds, and each run takes 7: a second run may start only after the first."""
-    assert wait_until(host, f"[ $(grep -c ^end {VAR}/stamp.log) -ge 2 ]", 40), host.run(f"cat {VAR}/stamp.log").stdout
+    """Every 5 seconds, and each run takes 7: a run may start only after the one before has
+    ended. systemd keeps the elapse that came during a run and starts the next run when it
+    ends: each run starts on a 5-second mark, or right after the run before it."""
+    assert wait_until(host, f"[ $(grep -c ^end {VAR}/stamp.log) -ge 3 ]", 40), host.run(f"cat {VAR}/stamp.log").stdout
     runs = []
     for line in host.file(f"{VAR}/stamp.log").content_string.splitlines():
         kind, at, pid = line.split()
         if kind == "start":
+            assert not runs or runs[-1][1] is not None, f"a run started while run {runs[-1][2]} went on: {line}"
             runs.append([float(at), None, pid])
         else:
             assert runs[-1][2] == pid and runs[-1][1] is None, line
             runs[-1][1] = float(at)
     done = [r for r in runs if r[1] is not None]
     for before, after in zip(done, done[1:]):
-        assert after[0] >= before[1], f"a run started at {after[0]} while the one before ran until {before[1]}"
-    # On the timer's 5-second marks (AccuracySec=1s).
-    late = [round(start % 5, 2) for start, _, _ in done if 1.5 < start % 5]
-    assert not late, f"runs started {late}s after their 5-second mark"
-    print(f"\nscheduled runs: {len(done)}, starts {[round(r[0] % 60, 1) for r in done]} (s of the minute)")
+        assert after[0] >= before[1]
+        on_mark = after[0] % 5 < 1.5
+        queued = after[0] - before[1] < 1.5
+        assert on_mark or queued, f"a run started at {after[0]:.3f}: neither on its mark nor after the run before ({before[1]:.3f})"
+    print(f"\nscheduled runs: {len(done)}, gaps after the run before: {[round(b[0] - a[1], 2) for a, b in zip(done, done[1:])]} s")
 
 
 def test_kill_9_of_the_worker_leaves_no_orphan_and_it_comes_back(host):
@@ -178,13 +181,13 @@ def test_a_task_running_at_a_redeploy_finishes_and_the_worker_then_runs_the_new_
     assert new_worker != worker
     assert result(host, task(host, 0), 30)["result"]["version"] == "v2"
     assert host.file(f"{VAR}/heartbeat").content_string.split()[1] == "v2"
-    # When the new worker started, from the kernel's boot-relative start time.
-    ticks = int(host.check_output("getconf CLK_TCK"))
-    started_at = int(host.file(f"/proc/{new_worker}/stat").content_string.rsplit(")", 1)[1].split()[19]) / ticks
-    uptime = float(host.file("/proc/uptime").content_string.split()[0])
-    now = float(host.check_output("date +%s.%N"))
-    print(f"\nredeploy with a task of 8 s running: deploy {deploy_seconds:.1f} s; tasks lost: 0; "
-          f"the new worker started {now - (uptime - started_at):.1f} s before the deploy ended")
+    # When the new worker started (the kernel's boot-relative start time, as a wall time):
+    # the worker's restart took from its last task's end to then.
+    probe = host.check_output(f"cat /proc/uptime /proc/{new_worker}/stat; getconf CLK_TCK; date +%s.%N").splitlines()
+    uptime, ticks, now = float(probe[0].split()[0]), int(probe[2]), float(probe[3])
+    started = now - uptime + int(probe[1].rsplit(")", 1)[1].split()[19]) / ticks
+    print(f"\nredeploy with a task of 8 s running: deploy {deploy_seconds:.1f} s; tasks lost: 0; worker restart "
+          f"{started - old['result']['finished']:.1f} s from its last task's end to the new worker's start")
 
 
 def test_a_process_run_script_without_exec_fails_the_pid_and_orphan_checks(host):

@@ -9,7 +9,7 @@ from django.conf import settings
 def sleep_then_version(seconds):
     """Sleeps, then answers the code version the worker was started with."""
     time.sleep(seconds)
-    return {"version": settings.VERSION, "pid": os.getpid()}
+    return {"version": settings.VERSION, "pid": os.getpid(), "finished": time.time()}
 
 
 @shared_task
