@@ -99,6 +99,30 @@ def test_the_processes_read_the_apps_env_file(host):
     assert "processes-canary-secret-Kd7" not in host.check_output("ps -eo args")
 
 
+@pytest.mark.parametrize("unit", ["tasks-worker.service", "tasks-beat.service", "tasks-heartbeat.service", "tasks-stamp.service"])
+def test_the_processes_have_the_web_units_sandbox(host, unit):
+    if supervised(host):
+        # Under Supervisor only the scheduled process is a unit (a timer's), sandboxed too.
+        if unit != "tasks-stamp.service":
+            assert not host.file(f"/etc/systemd/system/{unit}").exists
+            return
+    line = host.check_output(f"systemd-analyze security {unit} | tail -n 1")
+    score = float(line.split("exposure level for")[1].split(":")[1].split()[0])
+    print(f"\n{unit}: {line}")
+    assert score <= 2.0, line
+
+
+def test_supervisors_process_logs_are_the_apps_alone(host):
+    if not supervised(host):
+        assert host.run("journalctl -u tasks-worker.service -o cat | grep -c 'celery@'").stdout.strip() != "0"
+        return
+    logs = host.file("/var/log/supervisor/tasks")
+    assert (logs.user, logs.group, logs.mode) == ("root", "tasks", 0o750)
+    assert "celery@" in host.file("/var/log/supervisor/tasks/worker.stderr.log").content_string
+    assert host.file("/var/log/supervisor/tasks/stamp.log").exists
+    assert host.run("runuser -u nobody -- cat /var/log/supervisor/tasks/worker.stderr.log").rc != 0
+
+
 def test_a_task_enqueued_from_the_web_completes(host):
     found = result(host, task(host, 0), 30)
     assert found["state"] == "SUCCESS", found
@@ -194,7 +218,7 @@ def test_a_process_run_script_without_exec_fails_the_pid_and_orphan_checks(host)
     """Negative control: the run script with `exec` removed. The fixture first proves the
     breakage is in place, then the checks this file makes see it; a rerun mends it."""
     script = f"{ROOT}/processes/heartbeat"
-    host.run(f"sed -i 's/^exec //' {script} && rm -f {VAR}/heartbeat.stopped")
+    host.run(f"sed -i 's/^exec //' {script}")
     assert "\nexec " not in host.file(script).content_string
     old = main_pid(host, "heartbeat")
     manager(host, "restart", "heartbeat")
@@ -212,6 +236,7 @@ def test_a_process_run_script_without_exec_fails_the_pid_and_orphan_checks(host)
     else:
         # systemd's TERM reaches the shell, not the program, which is killed without a
         # graceful stop (it writes heartbeat.stopped on TERM).
+        host.run(f"rm -f {VAR}/heartbeat.stopped")
         manager(host, "stop", "heartbeat")
         assert not host.file(f"{VAR}/heartbeat.stopped").exists
     run = run_playbook(host, SCENARIO / "converge.yml")
