@@ -4,13 +4,15 @@ at a redeploy finishes and the worker then runs the new code, kill -9 leaves no 
 and a looping manage.py command advance, a scheduled command runs on time and never twice at
 once, removal leaves nothing. Under Supervisor (Debian 12) and systemd (Debian 12 and 13)."""
 import json
+import os
 import shutil
+import subprocess
 import time
 from pathlib import Path
 
 import pytest
 
-from helpers import children, cmdline, get, ppid, redeploy, run_playbook, wait_until
+from helpers import children, cmdline, get, ppid, run_playbook, wait_until
 
 SCENARIO = Path(__file__).resolve().parents[1]
 PROJECT = SCENARIO.parents[1]
@@ -61,6 +63,17 @@ def task(host, seconds):
     status, body = get(host, BASE, f"/enqueue/{seconds}", wait=10)
     assert status == 200, body
     return body.decode()
+
+
+def result_state(host, task_id, state, seconds):
+    """True once the task is in `state` (bounded)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        status, body = get(host, BASE, f"/result/{task_id}", wait=5)
+        if status == 200 and json.loads(body)["state"] == state:
+            return True
+        time.sleep(0.2)
+    return False
 
 
 def result(host, task_id, seconds):
@@ -187,31 +200,45 @@ def test_stop_leaves_no_process_of_the_worker(host):
 
 
 def test_a_task_running_at_a_redeploy_finishes_and_the_worker_then_runs_the_new_code(host, tmp_path):
+    """A task of 15 s is enqueued the moment the deploy switches `current` (the worker is
+    restarted a few seconds later): the worker's warm shutdown must start while the task
+    runs, the task must still succeed on the old code, and the new worker run the new code."""
     src = tmp_path / "worker_app"
     shutil.copytree(PROJECT / "tests/worker_app", src, ignore=shutil.ignore_patterns("__pycache__"))
     (src / "VERSION").write_text("v2\n")
     worker = main_pid(host, "worker")
-    running = task(host, 8)
-    assert wait_until(host, f"grep -q 'received' /var/log/supervisor/tasks/worker.stderr.log 2>/dev/null || "
-                            f"journalctl -u tasks-worker.service -o cat | grep -q {running}", 10)
+    before = host.check_output(f"readlink {ROOT}/current")
+    host.run(f"rm -f {VAR}/worker-shutdown.log")
     started = time.monotonic()
-    run = redeploy(host, SCENARIO / "converge.yml", app_base_src=str(src))
+    deploy = subprocess.Popen(
+        ["ansible-playbook", "-i", os.environ["MOLECULE_INVENTORY_FILE"], "--limit", host.backend.host,
+         str(SCENARIO / "converge.yml"), "-e", json.dumps({"app_base_src": str(src)})],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        assert wait_until(host, f"[ \"$(readlink {ROOT}/current)\" != {before} ]", 300), "the deploy never switched"
+        running = task(host, 15)
+        assert result_state(host, running, "STARTED", 10), "the old worker did not start the task"
+    finally:
+        out, _ = deploy.communicate(timeout=600)
     deploy_seconds = time.monotonic() - started
-    assert run.returncode == 0, run.stdout[-3000:]
-    old = result(host, running, 5)
+    assert deploy.returncode == 0, out[-3000:]
+    old = result(host, running, 30)
     assert old["state"] == "SUCCESS", f"the task running at the redeploy was lost: {old}"
     assert old["result"]["version"] == "v1"
+    (shutdown_at, _sig, how) = host.file(f"{VAR}/worker-shutdown.log").content_string.split()[:3]
+    assert how == "Warm" and float(shutdown_at) < old["result"]["finished"], "the stop did not come while the task ran"
     new_worker = main_pid(host, "worker")
     assert new_worker != worker
     assert result(host, task(host, 0), 30)["result"]["version"] == "v2"
     assert host.file(f"{VAR}/heartbeat").content_string.split()[1] == "v2"
-    # When the new worker started (the kernel's boot-relative start time, as a wall time):
-    # the worker's restart took from its last task's end to then.
+    # When the new worker started (the kernel's boot-relative start time, as a wall time).
     probe = host.check_output(f"cat /proc/uptime /proc/{new_worker}/stat; getconf CLK_TCK; date +%s.%N").splitlines()
     uptime, ticks, now = float(probe[0].split()[0]), int(probe[2]), float(probe[3])
-    started = now - uptime + int(probe[1].rsplit(")", 1)[1].split()[19]) / ticks
-    print(f"\nredeploy with a task of 8 s running: deploy {deploy_seconds:.1f} s; tasks lost: 0; worker restart "
-          f"{started - old['result']['finished']:.1f} s from its last task's end to the new worker's start")
+    new_start = now - uptime + int(probe[1].rsplit(")", 1)[1].split()[19]) / ticks
+    print(f"\nredeploy with a 15 s task running: deploy {deploy_seconds:.1f} s; tasks lost: 0; the stop waited "
+          f"{old['result']['finished'] - float(shutdown_at):.1f} s for the task (warm shutdown); worker restart "
+          f"{new_start - float(shutdown_at):.1f} s from the stop signal to the new worker, "
+          f"{new_start - old['result']['finished']:.1f} s after the task's end")
 
 
 def test_a_process_run_script_without_exec_fails_the_pid_and_orphan_checks(host):

@@ -22,4 +22,6 @@ CELERY_RESULT_BACKEND = CELERY_BROKER_URL
 # A task is acknowledged when it has finished: one cut short is delivered again, not lost.
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# /result/<id> shows STARTED while a task runs.
+CELERY_TASK_TRACK_STARTED = True
 CELERY_BEAT_SCHEDULE = {"beat-marker": {"task": "jobs.tasks.beat_marker", "schedule": 2.0}}
