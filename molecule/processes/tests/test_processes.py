@@ -171,8 +171,9 @@ def test_the_scheduled_command_runs_on_time_and_never_twice_at_once(host):
     done = [r for r in runs if r[1] is not None]
     for before, after in zip(done, done[1:]):
         assert after[0] >= before[1]
-        on_mark = after[0] % 5 < 1.5
-        queued = after[0] - before[1] < 1.5
+        # Within 2 s of either: a loaded test host delays both.
+        on_mark = after[0] % 5 < 2.0
+        queued = after[0] - before[1] < 2.0
         assert on_mark or queued, f"a run started at {after[0]:.3f}: neither on its mark nor after the run before ({before[1]:.3f})"
     print(f"\nscheduled runs: {len(done)}, gaps after the run before: {[round(b[0] - a[1], 2) for a, b in zip(done, done[1:])]} s")
 
@@ -239,6 +240,53 @@ def test_a_task_running_at_a_redeploy_finishes_and_the_worker_then_runs_the_new_
           f"{old['result']['finished'] - float(shutdown_at):.1f} s for the task (warm shutdown); worker restart "
           f"{new_start - float(shutdown_at):.1f} s from the stop signal to the new worker, "
           f"{new_start - old['result']['finished']:.1f} s after the task's end")
+
+
+def test_a_release_whose_worker_cannot_start_is_rolled_back(host, tmp_path):
+    """The web app of the new release serves, but its Celery app fails at import: the
+    processes' proof fails, the previous release serves again and the worker runs it."""
+    src = tmp_path / "broken_worker"
+    shutil.copytree(PROJECT / "tests/worker_app", src, ignore=shutil.ignore_patterns("__pycache__"))
+    (src / "VERSION").write_text("broken\n")
+    (src / "jobs/tasks.py").write_text((src / "jobs/tasks.py").read_text()
+                                       + "\nimport sys\nif 'worker' in sys.argv:\n    raise SystemExit('broken on purpose')\n")
+    before = host.check_output(f"readlink {ROOT}/current")
+    run = run_playbook(host, SCENARIO / "converge.yml", "-e", json.dumps({"app_base_src": str(src)}))
+    out = run.stdout + run.stderr
+    assert run.returncode != 0, out[-3000:]
+    assert "tasks-worker" in out and "rolled back" in out, out[-3000:]
+    assert host.check_output(f"readlink {ROOT}/current") == before
+    worker = main_pid(host, "worker")
+    assert PROGRAMS["worker"](cmdline(host, worker))
+    assert result(host, task(host, 0), 60)["state"] == "SUCCESS"
+    assert get(host, BASE, "/version", wait=10)[1].decode() != "broken"
+
+
+def test_a_process_name_that_is_another_programs_or_units_is_refused(host):
+    """tasks + process "web" would be tasks-web: the name of a program or unit this collection
+    did not write (under Supervisor a section of the same name in any conf.d file merges)."""
+    if supervised(host):
+        host.run("printf '[program:tasks-web]\\ncommand=/bin/sleep 1000\\n' > /etc/supervisor/conf.d/tasks-web.conf"
+                 " && supervisorctl update tasks-web")
+        foreign = "[program:tasks-web] in /etc/supervisor/conf.d/tasks-web.conf"
+    else:
+        host.run("printf '[Service]\\nExecStart=/bin/sleep 1000\\n' > /etc/systemd/system/tasks-web.service"
+                 " && systemctl daemon-reload && systemctl start tasks-web.service")
+        foreign = "/etc/systemd/system/tasks-web.service"
+    pid = host.check_output("pgrep -f '[s]leep 1000'")
+    snapshot = "sha256sum /etc/supervisor/conf.d/*.conf /etc/systemd/system/tasks* 2>/dev/null; ls /srv/tasks/processes"
+    state = host.check_output(snapshot)
+    try:
+        processes = [{"name": "web", "command": "manage.py heartbeat"}]
+        run = run_playbook(host, SCENARIO / "converge.yml", "-e", json.dumps({"app_base_processes": processes}))
+        assert run.returncode != 0
+        assert foreign in run.stdout and "was not written by this collection" in run.stdout, run.stdout[-2000:]
+        assert host.check_output(snapshot) == state
+        assert host.check_output("pgrep -f '[s]leep 1000'") == pid
+    finally:
+        host.run("supervisorctl stop tasks-web; rm -f /etc/supervisor/conf.d/tasks-web.conf; supervisorctl update tasks-web"
+                 if supervised(host) else
+                 "systemctl stop tasks-web.service; rm -f /etc/systemd/system/tasks-web.service; systemctl daemon-reload")
 
 
 def test_a_process_run_script_without_exec_fails_the_pid_and_orphan_checks(host):
