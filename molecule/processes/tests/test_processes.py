@@ -280,7 +280,8 @@ def test_a_process_name_that_is_another_programs_or_units_is_refused(host):
         processes = [{"name": "web", "command": "manage.py heartbeat"}]
         run = run_playbook(host, SCENARIO / "converge.yml", "-e", json.dumps({"app_base_processes": processes}))
         assert run.returncode != 0
-        assert foreign in run.stdout and "was not written by this collection" in run.stdout, run.stdout[-2000:]
+        out = run.stdout + run.stderr
+        assert foreign in out and "was not written by this collection" in out, out[-2000:]
         assert host.check_output(snapshot) == state
         assert host.check_output("pgrep -f '[s]leep 1000'") == pid
     finally:
