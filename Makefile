@@ -19,7 +19,7 @@ export DJANGOOPS_IMAGE_PREFIX ?= djangoops-test
 SCENARIO ?= platform
 # Every scenario, in the order `make molecule` starts them: the platform proof first, then
 # the longest first, so that MOLECULE_JOBS lanes finish close together.
-SCENARIOS := platform faults django_project releases systemd supervisor app_base multi_app rolling switch collection_install supervisor_http
+SCENARIOS := platform faults django_project releases processes systemd supervisor app_base multi_app rolling switch collection_install supervisor_http
 MOLECULE_JOBS ?= 2
 # Their behaviour does not depend on the image: Debian 12 only, to keep `make test` short.
 ONE_IMAGE := supervisor_http switch multi_app collection_install faults

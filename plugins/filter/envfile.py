@@ -137,42 +137,14 @@ def bind_host(bind):
     return bind.rsplit(":", 1)[0].strip("[]")
 
 
-def supervisor_environment_errors(env, variable="django_supervisor_environment"):
-    """What Supervisor's ``environment=`` parser cannot carry, one message per problem.
-
-    Supervisor splits the line with a non-POSIX shlex: there is no escape inside quotes, so a
-    value cannot contain ``"``, and it strips every quote at either end of a value. Its config
-    parser ends a value at ``;`` or ``#`` after whitespace (an inline comment), quotes or not,
-    and replaces ``%(here)s`` wherever it is, before ``%%`` is read as an escape.
-    """
-    errors = env_errors(env, variable)
-    for key, value in (env or {}).items() if isinstance(env, dict) else ():
-        text = _as_text(value) if not isinstance(value, (dict, list, type(None))) else ""
-        if '"' in text or text[:1] == "'" or text[-1:] == "'":
-            errors.append(
-                f"{variable}: the value of {key!r} contains a double quote or starts or ends with a single quote, "
-                "which Supervisor's environment= cannot carry; put it in app_base_env instead"
-            )
-        if "%(here)s" in text:
-            errors.append(
-                f"{variable}: the value of {key!r} contains %(here)s, which Supervisor replaces with the config "
-                "file's directory before anything else; put it in app_base_env instead"
-            )
-        if re.search(r"\s[;#]", text):
-            errors.append(
-                f"{variable}: the value of {key!r} has ; or # after a space, which Supervisor's config reads as "
-                "the start of a comment; put it in app_base_env instead"
-            )
-    return errors
-
-
 def supervisor_environment(env, variable="django_supervisor_environment"):
     """Render a dict as Supervisor's ``environment=`` value: ``KEY="value",KEY2="value2"``.
 
     Supervisor %-expands its config first, so ``%`` is doubled; commas, ``#`` and
-    backslashes are safe inside the double quotes.
+    backslashes are safe inside the double quotes. What its parsers cannot carry (a double
+    quote, ``%(here)s``, ``;`` or ``#`` after a space) django_supervisor's validate.yml refuses.
     """
-    errors = supervisor_environment_errors(env, variable)
+    errors = env_errors(env, variable)
     if errors:
         from ansible.errors import AnsibleFilterError
 
@@ -193,5 +165,4 @@ class FilterModule:
             "bind_port": bind_port,
             "bind_host": bind_host,
             "supervisor_environment": supervisor_environment,
-            "supervisor_environment_errors": supervisor_environment_errors,
         }

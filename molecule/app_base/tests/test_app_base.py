@@ -177,6 +177,14 @@ BAD_CASES = {
     "root-in-tmp": "app_base_root /tmp/badinput is under /tmp, which is not root's alone (owner uid 0, mode 1777)",
     "account-root": "app_base_user root is an existing account that is not this app's (its home is /root",
     "group-foreign": "app_base_group www-data is an existing group that is not the primary group of this app's account",
+    "process-unknown-key": "app_base_processes[0] (worker): unknown key restart; allowed: name, command, stop_timeout, stop_signal, schedule",
+    "process-name-clash": "app_base_processes[1] (worker): name worker is given to more than one process",
+    "process-empty-command": "app_base_processes[0] (sender): command must be a non-empty list of arguments or a string",
+    "process-shell-command": "app_base_processes[0] (sender): command, as a string, is split at blanks and no shell runs it",
+    "process-path-command": "app_base_processes[0] (sender): command must start with a program of the venv",
+    "process-schedule": "app_base_processes (nightly): schedule \\\"every night\\\" is not a calendar expression systemd accepts",
+    "process-schedule-newline": "app_base_processes[0] (n): schedule must be a systemd calendar expression",
+    "process-stop-timeout": "app_base_processes[0] (worker): stop_timeout must be a number of seconds from 1 to 86400",
 }
 
 
