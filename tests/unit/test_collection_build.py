@@ -18,7 +18,7 @@ def test_build_excludes_venvs_caches_and_test_scaffolding(tmp_path):
         names = tar.getnames()
     print(f"\n{tarball.name}: {tarball.stat().st_size} bytes, {len(names)} members")
     assert "galaxy.yml" not in names and "MANIFEST.json" in names
-    assert "meta/runtime.yml" in names
+    assert "meta/runtime.yml" in names and "LICENSE" in names
     assert "plugins/filter/envfile.py" in names
     assert "tests/sample_app/project/views.py" in names
     offenders = [n for n in names if any(u in n + ("/" if not n.endswith("/") else "") for u in UNWANTED)]

@@ -17,6 +17,23 @@ PLUGINS = [
 ]
 
 
+def filter_names():
+    """Every filter the collection's filter plugins provide (one file may hold several)."""
+    import importlib.util
+
+    names = []
+    for path in sorted((ROOT / "plugins" / "filter").glob("*.py")):
+        spec = importlib.util.spec_from_file_location(path.stem, path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        names += sorted(module.FilterModule().filters())
+    return names
+
+
+# Filters are documented in a YAML file of their name beside the plugin (ansible-doc reads it).
+PLUGINS += [("filter", name) for name in filter_names()]
+
+
 @pytest.mark.parametrize("kind, name", PLUGINS)
 def test_ansible_doc_reads_the_plugin(kind, name):
     env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(ROOT / ".cache" / "collections"))
