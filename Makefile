@@ -22,15 +22,18 @@ SCENARIO ?= platform
 SCENARIOS := platform faults django_project releases processes systemd supervisor app_base multi_app rolling switch collection_install supervisor_http
 MOLECULE_JOBS ?= 2
 # Their behaviour does not depend on the image: Debian 12 only, to keep `make test` short.
-ONE_IMAGE := supervisor_http switch multi_app collection_install faults
+# (app_base's Debian 13 side, a Python 3.13 venv, is deployed by django_project, releases
+# and processes on Debian 13.)
+ONE_IMAGE := supervisor_http switch multi_app collection_install faults app_base
 platform_of = $(if $(filter $(1),$(ONE_IMAGE)),--platform-name $(1)-debian12)
 
-.PHONY: help venv collection docker images lint unit molecule scenario test bench build demo demo-clean clean
+.PHONY: help venv collection docker images lint unit molecule scenario test mutants bench build demo demo-clean clean
 
 help:
 	@echo "make demo        deploy the sample app into a local container and print how to reach it"
 	@echo "make test        yamllint, ansible-lint, unit tests, then every Molecule scenario"
 	@echo "make scenario SCENARIO=name   one Molecule scenario (molecule test)"
+	@echo "make mutants     break one README promise at a time, show which test catches it (slow, not in make test)"
 	@echo "make bench       benchmarks: converge times, kill -9 recovery, requests lost (prints figures)"
 	@echo "make build       build the collection tarball"
 
@@ -54,8 +57,9 @@ $(COLLECTION_LINK):
 docker:
 	@scripts/ensure-docker.sh
 
-images: docker
+images: venv docker
 	@scripts/build-images.sh
+	@scripts/build-wheelhouse.sh
 
 lint: venv collection
 	yamllint --strict .
@@ -75,6 +79,10 @@ test:
 	@start=$$(date +%s); $(MAKE) --no-print-directory lint unit molecule; \
 	  mkdir -p .cache; echo $$(( $$(date +%s) - start )) > .cache/make-test-seconds; \
 	  echo "make test: passed in $$(cat .cache/make-test-seconds)s"
+
+# Not part of make test (about 40 minutes): docs/TESTING.md has its last table.
+mutants: venv collection images
+	python3 scripts/mutants.py
 
 bench: venv collection images
 	python3 scripts/bench.py

@@ -72,6 +72,15 @@ def test_app_cannot_change_its_code_or_config(host):
 def test_env_file_is_hidden_from_other_users(host):
     assert host.run(f"runuser -u nobody -- cat {ROOT}/.env").rc != 0
     assert host.run(f"runuser -u sample -- cat {ROOT}/.env").rc == 0
+    # The root (0750) keeps others out already; the file must keep them out on its own: with
+    # the root opened to others for a moment, nobody still cannot read it.
+    host.check_output(f"chmod o+x {ROOT}")
+    try:
+        assert host.run(f"runuser -u nobody -- test -x {ROOT}").rc == 0, "the fixture opened the root"
+        denied = host.run(f"runuser -u nobody -- cat {ROOT}/.env")
+        assert denied.rc != 0 and "Permission denied" in denied.stderr, denied
+    finally:
+        host.check_output(f"chmod o-x {ROOT}")
 
 
 def test_venv_has_the_pinned_gunicorn_and_django(host):
