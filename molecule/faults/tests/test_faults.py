@@ -95,6 +95,7 @@ def test_plain_restart_under_the_same_load_loses_requests_a_redeploy_does_not(ho
     assert main_pid_of(host, manager) not in (0, old), "the restart really replaced the master"
     assert stats["sent"] > 40 and stats["ok"] > 0, stats
     assert stats["failed"] > 0, f"a plain restart lost no request under this load: it cannot show a loss {stats}"
+    assert redeploys, "the redeploys under load (the tests above) did not run: nothing to compare with"
     assert all(st["failed"] == 0 for st in redeploys.values()), redeploys
 
 
@@ -104,6 +105,7 @@ def test_a_failed_release_fails_again_on_the_next_run(host, manager, tmp_path):
     entry = app_vars(host, manager)
     app = APPS[manager][0]
     serving = get(host, base(manager), "/version")
+    assert serving[0] == 200, serving
     src = tmp_path / "release-broken"
     shutil.copytree(entry["app_base_src"], src)
     (src / "VERSION").write_text("broken\n", encoding="utf-8")

@@ -60,7 +60,10 @@ def test_tricky_env_values_reach_the_running_app(host):
     assert env_via_http(host, BASE, TRICKY_ENV) == TRICKY_ENV
     assert env_via_http(host, BASE, ["SAMPLE_NOT_SECRET"]) == {"SAMPLE_NOT_SECRET": "100% plain"}
     # Supervisor's comment, separator and expansion characters arrive as they were given.
-    assert env_via_http(host, BASE, ["SAMPLE_CONFIG_CHARS", "D"]) == {"SAMPLE_CONFIG_CHARS": "a;b#c, D=1 %(there)s"}
+    assert env_via_http(host, BASE, ["SAMPLE_CONFIG_CHARS"]) == {"SAMPLE_CONFIG_CHARS": "a;b#c, D=1 %(there)s"}
+    # ... and no variable D was split off it (the app serves SAMPLE_* only: read the master's).
+    environ = host.check_output(f"tr '\\0' '\\n' < /proc/{ctl_pid(host)}/environ").splitlines()
+    assert not [line for line in environ if line.startswith("D=")], environ
 
 
 def test_reread_accepts_the_config(host):
@@ -199,6 +202,9 @@ def test_redeploy_with_a_new_env_value_makes_it_live_with_the_same_master(host):
     run = redeploy(host, CONVERGE)
     assert run.returncode == 0, run.stdout[-3000:]
     assert env_via_http(host, BASE, ["SAMPLE_RELEASE"]) == {}
+    # Removed from the env file: gone from the app (a 404 from the app itself, which answers).
+    assert get(host, BASE, "/env/SAMPLE_RELEASE")[0] == 404
+    assert get(host, BASE, "/healthz") == (200, b"ok")
 
 
 def test_program_config_change_restarts_only_this_program(host):

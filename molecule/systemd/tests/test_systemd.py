@@ -106,6 +106,9 @@ def test_redeploy_with_a_new_env_value_makes_it_live_without_a_restart(host):
     run = redeploy(host, CONVERGE)
     assert run.returncode == 0, run.stdout[-3000:]
     assert env_via_http(host, BASE, ["SAMPLE_RELEASE"]) == {}
+    # Removed from the env file: gone from the app (a 404 from the app itself, which answers).
+    assert get(host, BASE, "/env/SAMPLE_RELEASE")[0] == 404
+    assert get(host, BASE, "/healthz") == (200, b"ok")
     assert main_pid(host, UNIT) == pid
 
 
