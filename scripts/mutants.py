@@ -255,7 +255,7 @@ def main():
              "| mutant | promise it breaks | file | scenario | caught by |", "| --- | --- | --- | --- | --- |"]
     for m in chosen:
         ok, text = results.get(m["id"], (False, "not run"))
-        lines.append(f"| {m['id']} | {m['promise']} | {m['file']} | {m['scenario']} | {text} |")
+        lines.append(f"| {m['id']} | {m['promise']} | {m['file']} | {m['scenario']} | {text.replace('|', chr(92) + '|')} |")
     table = "\n".join(lines)
     (WORK / "table.md").write_text(table + "\n", encoding="utf-8")
     print(f"\n(also in {WORK / 'table.md'})")
