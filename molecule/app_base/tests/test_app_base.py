@@ -179,7 +179,7 @@ BAD_CASES = {
     "checksum-format": "app_base_archive_checksum must be <algorithm>:<hex>",
     "checksum-local": "goes with an app_base_archive URL",
     "account-system": "app_base_user www-data is an existing account that is not this app's (its home is /var/www",
-    "archive-query": 'app_base_archive must name a .tar.gz, .tgz or .zip file (a URL\'s path; its query may follow); got \\"https://example.invalid/x.rar?***\\"',
+    "archive-query": 'app_base_archive must name a .tar.gz, .tgz or .zip file (a URL\'s path; its query may follow); got "https://example.invalid/x.rar?***"',
     "root-var-lib": "app_base_root must be an absolute path of letters, digits, . _ - and /, without . or .. parts, a directory of the app's own",
     "root-not-ours": "app_base_root /var/lib/apt is an existing directory, not empty, that this collection did not make",
     "root-in-an-app": "app_base_root /srv/sample/var/badinput is inside /srv/sample, the root of the app sample",
@@ -191,7 +191,7 @@ BAD_CASES = {
     "process-empty-command": "app_base_processes[0] (sender): command must be a non-empty list of arguments or a string",
     "process-shell-command": "app_base_processes[0] (sender): command, as a string, is split at blanks and no shell runs it",
     "process-path-command": "app_base_processes[0] (sender): command must start with a program of the venv",
-    "process-schedule": "app_base_processes (nightly): schedule \\\"every night\\\" is not a calendar expression systemd accepts",
+    "process-schedule": "app_base_processes (nightly): schedule \"every night\" is not a calendar expression systemd accepts",
     "process-schedule-newline": "app_base_processes[0] (n): schedule must be a systemd calendar expression",
     "process-stop-timeout": "app_base_processes[0] (worker): stop_timeout must be a number of seconds from 1 to 86400",
 }
