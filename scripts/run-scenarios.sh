@@ -20,7 +20,20 @@ run() {
   local args=(test -s "$scenario")
   [ "$platform" != "$1" ] && args+=(--platform-name "$scenario-$platform")
   echo "molecule ${args[*]}   (log: $logs/$scenario.log)"
-  molecule "${args[@]}" >"$logs/$scenario.log" 2>&1
+  # Molecule prints no times: each step's start and end line gets the epoch second, for the
+  # per-step table at the end.
+  molecule "${args[@]}" 2>&1 | while IFS= read -r line; do
+    case $line in
+      *"] Executing"* | *"] Executed"*) printf '%(%s)T %s\n' -1 "$line" ;;
+      *) printf '%s\n' "$line" ;;
+    esac
+  done >"$logs/$scenario.log"
+}
+
+steps() {  # seconds per Molecule step of one scenario's log: "converge 123 verify 456 ..."
+  awk '/\] Executing$/ { match($0, /> [a-z_]+\]/); step = substr($0, RSTART + 2, RLENGTH - 3); t0 = $1 }
+       /\] Executed/ && step != "" { total[step] += $1 - t0; if (!(step in seen)) { seen[step] = 1; order[++n] = step } step = "" }
+       END { for (i = 1; i <= n; i++) printf "%s %d  ", order[i], total[order[i]] }' "$logs/$1.log"
 }
 
 reap() {  # wait for any one job, record its result
@@ -57,6 +70,8 @@ for scenario in "${order[@]}"; do
   fi
 done
 echo
-printf '%-20s %-7s %s\n' SCENARIO RESULT SECONDS
-for scenario in "${order[@]}"; do printf '%-20s %-7s %s\n' "$scenario" "${result[$scenario]}" "${seconds[$scenario]}"; done
+printf '%-20s %-7s %-8s %s\n' SCENARIO RESULT SECONDS STEPS
+for scenario in "${order[@]}"; do
+  printf '%-20s %-7s %-8s %s\n' "$scenario" "${result[$scenario]}" "${seconds[$scenario]}" "$(steps "$scenario")"
+done
 exit $failed
