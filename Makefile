@@ -80,7 +80,7 @@ test:
 	  mkdir -p .cache; echo $$(( $$(date +%s) - start )) > .cache/make-test-seconds; \
 	  echo "make test: passed in $$(cat .cache/make-test-seconds)s"
 
-# Not part of make test (about 40 minutes): docs/TESTING.md has its last table.
+# Not part of make test (about 30-40 minutes): docs/TESTING.md has its last table.
 mutants: venv collection images
 	python3 scripts/mutants.py
 

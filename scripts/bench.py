@@ -3,8 +3,12 @@
 
 For each manager, on fresh local containers (the Debian 12 test image): first converge,
 no-op rerun, converge of 1, 5 and 10 apps on one host, kill -9 recovery, and requests lost
-during a redeploy against a plain restart. Prints a table; docs/BENCHMARKS.md records it.
-No figure is asserted: this measures, the Molecule scenarios prove.
+during a redeploy against a plain restart. Then the fleet (systemd): one app deployed to 1
+host and to 10 hosts in one run each (forks = hosts), and a rolling redeploy of the 10 in
+batches of 3 with the post-deploy proof as the gate. Prints tables; docs/BENCHMARKS.md
+records them. No figure is asserted: this measures, the Molecule scenarios prove.
+
+    DJANGOOPS_BENCH_PARTS="managers fleet" (default both)   DJANGOOPS_BENCH_FLEET="1 10"
 """
 import json
 import os
@@ -28,6 +32,9 @@ APP_COUNTS = [int(n) for n in os.environ.get("DJANGOOPS_BENCH_APPS", "1 5 10").s
 # Several apps once more with djangoops_parallel_apps=true (forks = number of apps).
 PARALLEL_COUNTS = [n for n in APP_COUNTS if n > 1]
 KILL_ROUNDS = 3
+PARTS = os.environ.get("DJANGOOPS_BENCH_PARTS", "managers fleet").split()
+FLEET_SIZES = [int(n) for n in os.environ.get("DJANGOOPS_BENCH_FLEET", "1 10").split()]
+FLEET_BATCH = 3
 
 # Kills the master and times, inside the container, until a new master answers /healthz.
 _KILL_9 = r"""
@@ -86,13 +93,20 @@ def container(manager, count):
     return name, inventory
 
 
-def deploy(inventory, apps, parallel=False):
+def cpu_seconds():
+    """The machine's busy CPU time so far (all cores, every process: controller, Docker, containers)."""
+    fields = [int(n) for n in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + fields[4]  # idle, iowait
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
+def deploy(inventory, apps, parallel=False, forks=5, extra=None):
     """Seconds and the recap's changed= count of one djangoops.services.deploy run."""
     start = time.monotonic()
-    extra = {"djangoops_apps": apps, "djangoops_parallel_apps": parallel}
+    extra = {"djangoops_apps": apps, "djangoops_parallel_apps": parallel, **(extra or {})}
     # Pipelining as the README recommends (and the Molecule base sets): one exec per module.
     run = subprocess.run(
-        ["ansible-playbook", "-f", str(max(5, len(apps))), "-i", str(inventory), "djangoops.services.deploy",
+        ["ansible-playbook", "-f", str(max(forks, len(apps))), "-i", str(inventory), "djangoops.services.deploy",
          "-e", json.dumps(extra)],
         capture_output=True, text=True, check=False, env=dict(os.environ, ANSIBLE_PIPELINING="true"),
     )
@@ -155,23 +169,69 @@ def bench_manager(manager):
     return figures
 
 
+def fleet(size):
+    """`size` fresh systemd hosts started at once, and an inventory with all of them."""
+    names = [f"djangoops-bench-fleet{size}-{i}" for i in range(1, size + 1)]
+    starts = [subprocess.Popen([str(ROOT / "scripts" / "container.sh"), "start", n, IMAGE]) for n in names]
+    if any(p.wait() for p in starts):
+        sys.exit("bench: a fleet container did not boot")
+    inventory = STATE / f"fleet{size}.yml"
+    inventory.write_text(json.dumps({"all": {"hosts": {n: {
+        "ansible_connection": "community.docker.docker", "ansible_python_interpreter": "/usr/bin/python3",
+        "djangoops_manager": "systemd"} for n in names}}}), encoding="utf-8")
+    return names, inventory
+
+
+def bench_fleet():
+    """One app to 1 and to N hosts (forks = N), then a rolling redeploy in batches of 3."""
+    figures = {}
+    for size in FLEET_SIZES:
+        names, inventory = fleet(size)
+        try:
+            cpu = cpu_seconds()
+            seconds, _ = deploy(inventory, [app(1)], forks=size)
+            figures[f"one app to {size} host(s), s"] = seconds
+            figures[f"one app to {size} host(s): CPU s (2 cores: at most 2 per s)"] = cpu_seconds() - cpu
+            print(f"bench: fleet: one app to {size} host(s) in {seconds:.1f}s", flush=True)
+            if size < 2 * FLEET_BATCH:
+                continue
+            cpu = cpu_seconds()
+            seconds, changed = deploy(inventory, [app(1, release="two")], forks=size, extra={"djangoops_serial": FLEET_BATCH})
+            figures[f"rolling redeploy of {size} hosts, batches of {FLEET_BATCH}, s"] = seconds
+            figures[f"rolling redeploy of {size} hosts: CPU s"] = cpu_seconds() - cpu
+            served = {get(testinfra.get_host(f"docker://{n}"), "http://127.0.0.1:8001", "/env/SAMPLE_RELEASE") for n in names}
+            assert served == {(200, b"two")}, f"the rolling redeploy did not reach every host: {served}"
+            print(f"bench: fleet: rolling redeploy of {size} hosts in {seconds:.1f}s", flush=True)
+        finally:
+            sh(str(ROOT / "scripts" / "container.sh"), "rm", *names)
+    one, most = FLEET_SIZES[0], FLEET_SIZES[-1]
+    if one == 1 and most > 1:
+        figures[f"{most} hosts / 1 host"] = figures[f"one app to {most} host(s), s"] / figures["one app to 1 host(s), s"]
+    return figures
+
+
 def main():
     STATE.mkdir(parents=True, exist_ok=True)
-    results = {m: bench_manager(m) for m in MANAGERS}
+    results = {m: bench_manager(m) for m in MANAGERS} if "managers" in PARTS else {}
     cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
                 if line.startswith("model name")), platform.machine())
     mem = int(Path("/proc/meminfo").read_text().split()[1]) // 1024 // 1024
     print(f"\nMachine: {os.cpu_count()} cores ({cpu}), {mem} GiB RAM, {platform.platform()}; image {IMAGE}")
     print(f"Date: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}\n")
     keys = list(dict.fromkeys(k for figures in results.values() for k in figures))
-    print("| figure | " + " | ".join(MANAGERS) + " |")
-    print("|---|" + "---|" * len(MANAGERS))
+    if results:
+        print("| figure | " + " | ".join(MANAGERS) + " |")
+        print("|---|" + "---|" * len(MANAGERS))
     for key in keys:
         cells = []
         for m in MANAGERS:
             value = results[m].get(key, "")
             cells.append(f"{value:.2f}" if isinstance(value, float) else str(value))
         print(f"| {key} | " + " | ".join(cells) + " |")
+    if "fleet" in PARTS:
+        print("\n| fleet figure (systemd, one app) | value |\n|---|---|")
+        for key, value in bench_fleet().items():
+            print(f"| {key} | {value:.2f} |")
     test_time = ROOT / ".cache" / "make-test-seconds"
     print("\nmake test wall time: " + (f"{int(test_time.read_text())} s (last run, {test_time})" if test_time.exists()
                                        else "not measured yet (make test records it)"))

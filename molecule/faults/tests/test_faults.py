@@ -228,10 +228,11 @@ def test_the_canary_secret_never_shows(host):
     entries = [app_vars(host, m) for m in sorted(APPS)]
     for entry in entries:
         entry["app_base_env"]["SAMPLE_RELEASE"] = "three"  # a real change, so --diff has something to show
-    run = deploy(host, *entries, args=("-v", "--diff"))
+    # -vvv: every module's arguments are printed (as AWX and a log_path keep them).
+    run = deploy(host, *entries, args=("-vvv", "--diff"))
     assert run.returncode == 0, run.stdout[-3000:]
     places = {
-        "ansible-playbook -v --diff": run.stdout + run.stderr,
+        "ansible-playbook -vvv --diff": run.stdout + run.stderr,
         "ps": host.check_output("ps -eo args"),
         "/etc/supervisor": host.run("grep -rF -- canary /etc/supervisor").stdout,
         "systemctl show": host.check_output("systemctl show sysapp.service"),
