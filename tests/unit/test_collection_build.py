@@ -1,6 +1,5 @@
 """The tarball users install: built by ansible-galaxy, without venvs, caches or images."""
 import subprocess
-import sys
 import tarfile
 from pathlib import Path
 
@@ -8,9 +7,9 @@ ROOT = Path(__file__).resolve().parents[2]
 UNWANTED = (".venv/", ".cache/", ".git/", "__pycache__", ".pyc", ".tar.gz", "molecule/", ".pytest_cache")
 
 
-def test_build_excludes_venvs_caches_and_test_scaffolding(tmp_path):
+def test_build_excludes_venvs_caches_and_test_scaffolding(tmp_path, ansible_cli):
     subprocess.run(
-        [str(Path(sys.executable).parent / "ansible-galaxy"), "collection", "build", "--output-path", str(tmp_path), str(ROOT)],
+        [ansible_cli("ansible-galaxy"), "collection", "build", "--output-path", str(tmp_path), str(ROOT)],
         check=True, capture_output=True,
     )
     (tarball,) = tmp_path.glob("djangoops-services-*.tar.gz")
