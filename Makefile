@@ -74,6 +74,7 @@ ANSIBLE_TEST_216 := $(CURDIR)/$(VENV_216)/bin/ansible-test
 AT_PIP := $(CURDIR)/.cache/ansible-test-pip
 
 $(STAMP_216): requirements-2.16.txt
+	@scripts/ensure-python-venv.sh
 	python3 -m venv $(VENV_216)
 	$(VENV_216)/bin/pip install -q --upgrade pip
 	$(VENV_216)/bin/pip install -q -r requirements-2.16.txt
@@ -84,7 +85,7 @@ ansible-test-tree:
 	rm -rf $(dir $(AT_TREE))
 	mkdir -p $(AT_TREE)
 	git ls-files -z | tar --null -T - -cf - | tar -xf - -C $(AT_TREE)
-	# Its own git index: else ansible-test lists the files of this checkout's git, which ignores .cache.
+	@# Its own git index: else ansible-test lists the files of this checkout's git, which ignores .cache.
 	git -C $(AT_TREE) init -q && git -C $(AT_TREE) add -A
 
 # `--venv` bootstraps pip in each new venv with a get-pip.py it downloads from
@@ -109,9 +110,9 @@ shellcheck:
 
 sanity: ansible-test-tree ansible-test-pip shellcheck
 	cd $(AT_TREE) && $(ANSIBLE_TEST_219) sanity --venv --python 3.11
-	# ansible-doc on 2.16 warns on stderr that meta/runtime.yml requires 2.19, and the test
-	# counts that as an error; ansible-lint refuses an ignore entry for it (sanity[cannot-ignore]).
-	# The docs are checked on 2.19.
+	@# ansible-doc on 2.16 warns on stderr that meta/runtime.yml requires 2.19, and the test
+	@# counts that as an error; ansible-lint refuses an ignore entry for it (sanity[cannot-ignore]).
+	@# The docs are checked on 2.19.
 	cd $(AT_TREE) && $(ANSIBLE_TEST_216) sanity --venv --python 3.11 --skip-test ansible-doc
 
 units-layout: ansible-test-tree ansible-test-pip
@@ -126,6 +127,7 @@ ECO := PATH=$(CURDIR)/$(VENV_ECO)/bin:$$PATH
 TARBALL := djangoops-services-$(shell sed -n 's/^version: *//p' galaxy.yml).tar.gz
 
 $(STAMP_ECO): requirements-ecosystem.txt
+	@scripts/ensure-python-venv.sh
 	python3 -m venv $(VENV_ECO)
 	$(VENV_ECO)/bin/pip install -q --upgrade pip
 	$(VENV_ECO)/bin/pip install -q -r requirements-ecosystem.txt
