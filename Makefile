@@ -27,15 +27,18 @@ MOLECULE_JOBS ?= 2
 ONE_IMAGE := supervisor_http switch multi_app collection_install faults app_base
 platform_of = $(if $(filter $(1),$(ONE_IMAGE)),--platform-name $(1)-debian12)
 
-.PHONY: help venv collection docker images lint unit molecule scenario test mutants bench build demo demo-clean clean
+.PHONY: help venv collection docker images lint unit molecule scenario test mutants bench build demo demo-clean clean \
+	conformance sanity units-layout ansible-test-tree ansible-test-pip shellcheck docs-lint docs galaxy-import ee-context
 
 help:
 	@echo "make demo        deploy the sample app into a local container and print how to reach it"
-	@echo "make test        yamllint, ansible-lint, unit tests, then every Molecule scenario"
+	@echo "make test        yamllint, ansible-lint, unit tests, ecosystem checks, then every Molecule scenario"
 	@echo "make scenario SCENARIO=name   one Molecule scenario (molecule test)"
 	@echo "make mutants     break one README promise at a time, show which test catches it (slow, not in make test)"
 	@echo "make bench       benchmarks: converge times, kill -9 recovery, requests lost (prints figures)"
 	@echo "make build       build the collection tarball"
+	@echo "make conformance ansible-test sanity and units (ansible-core 2.19 and 2.16), docs lint, galaxy-importer, EE context"
+	@echo "make docs        the collection's HTML docs (antsibull-docs, Sphinx) in .cache/docs/build/html"
 
 venv: $(STAMP)
 
@@ -57,6 +60,116 @@ $(COLLECTION_LINK):
 docker:
 	@scripts/ensure-docker.sh
 
+# --- Ecosystem checks (docs/TESTING.md, "Ecosystem checks") ---------------------------------
+# ansible-core 2.16 is tested but not claimed (meta/runtime.yml): its own venv, so that the
+# toolchain keeps one ansible-core.
+VENV_216 := .cache/venv-2.16
+STAMP_216 := $(VENV_216)/.installed-$(shell sha256sum requirements-2.16.txt | cut -c1-12)
+# ansible-test only runs inside an ansible_collections/<namespace>/<name>/ tree: a copy of the
+# files git tracks (its cwd must really be there, so a symlink to this checkout will not do;
+# new files need a `git add` first).
+AT_TREE := $(CURDIR)/.cache/ansible-test/ansible_collections/djangoops/services
+ANSIBLE_TEST_219 := $(CURDIR)/$(VENV)/bin/ansible-test
+ANSIBLE_TEST_216 := $(CURDIR)/$(VENV_216)/bin/ansible-test
+AT_PIP := $(CURDIR)/.cache/ansible-test-pip
+
+$(STAMP_216): requirements-2.16.txt
+	@scripts/ensure-python-venv.sh
+	python3 -m venv $(VENV_216)
+	$(VENV_216)/bin/pip install -q --upgrade pip
+	$(VENV_216)/bin/pip install -q -r requirements-2.16.txt
+	rm -f $(VENV_216)/.installed-*
+	touch $@
+
+ansible-test-tree:
+	rm -rf $(dir $(AT_TREE))
+	mkdir -p $(AT_TREE)
+	git ls-files -z | tar --null -T - -cf - | tar -xf - -C $(AT_TREE)
+	@# Its own git index: else ansible-test lists the files of this checkout's git, which ignores .cache.
+	git -C $(AT_TREE) init -q && git -C $(AT_TREE) add -A
+
+# `--venv` bootstraps pip in each new venv with a get-pip.py it downloads from
+# ci-files.testing.ansible.com, unless ansible-test's cache already has one for that pip
+# version: we put there a stand-in that runs a copy of the toolchain's pip.
+ansible-test-pip: venv $(STAMP_216)
+	rm -rf $(AT_PIP) && mkdir -p $(AT_PIP)
+	cp -r $$($(VENV)/bin/python -c 'import os, pip; print(os.path.dirname(pip.__file__))') $(AT_PIP)/pip
+	mkdir -p $(HOME)/.ansible/test/cache
+	for v in $$(cat $(VENV)/lib/python3*/site-packages/ansible_test/_internal/python_requirements.py \
+	    $(VENV_216)/lib/python3*/site-packages/ansible_test/_internal/python_requirements.py \
+	    | sed -n "s/^ *pip='\([0-9.]*\)'.*/\1/p" | sort -u); do \
+	  sed 's|@PIP_HOME@|$(AT_PIP)|' scripts/ansible-test-get-pip.py \
+	    > $(HOME)/.ansible/test/cache/get_pip_$${v//./_}.py; \
+	done
+
+# ansible-test skips its shellcheck test, with a mere warning, when the program is missing.
+shellcheck:
+	@command -v shellcheck >/dev/null || { \
+	  [ "$$(id -u)" -eq 0 ] || { echo "make sanity: install shellcheck (Debian: apt-get install shellcheck)" >&2; exit 1; }; \
+	  export DEBIAN_FRONTEND=noninteractive; apt-get update -qq && apt-get install -y -qq shellcheck >/dev/null; }
+
+sanity: ansible-test-tree ansible-test-pip shellcheck
+	cd $(AT_TREE) && $(ANSIBLE_TEST_219) sanity --venv --python 3.11
+	@# ansible-doc on 2.16 warns on stderr that meta/runtime.yml requires 2.19, and the test
+	@# counts that as an error; ansible-lint refuses an ignore entry for it (sanity[cannot-ignore]).
+	@# The docs are checked on 2.19.
+	cd $(AT_TREE) && $(ANSIBLE_TEST_216) sanity --venv --python 3.11 --skip-test ansible-doc
+
+units-layout: ansible-test-tree ansible-test-pip
+	cd $(AT_TREE) && $(ANSIBLE_TEST_219) units --venv --python 3.11 --num-workers 1
+	cd $(AT_TREE) && $(ANSIBLE_TEST_216) units --venv --python 3.11 --num-workers 1
+
+# antsibull-docs, galaxy-importer and ansible-builder: requirements-ecosystem.txt says why
+# they have a venv of their own.
+VENV_ECO := .cache/venv-eco
+STAMP_ECO := $(VENV_ECO)/.installed-$(shell sha256sum requirements-ecosystem.txt | cut -c1-12)
+ECO := PATH=$(CURDIR)/$(VENV_ECO)/bin:$$PATH
+TARBALL := djangoops-services-$(shell sed -n 's/^version: *//p' galaxy.yml).tar.gz
+
+$(STAMP_ECO): requirements-ecosystem.txt
+	@scripts/ensure-python-venv.sh
+	python3 -m venv $(VENV_ECO)
+	$(VENV_ECO)/bin/pip install -q --upgrade pip
+	$(VENV_ECO)/bin/pip install -q -r requirements-ecosystem.txt
+	rm -f $(VENV_ECO)/.installed-*
+	touch $@
+
+# The plugins' and roles' documentation as antsibull-docs (docs.ansible.com) reads it.
+docs-lint: $(STAMP_ECO) collection
+	$(ECO) antsibull-docs lint-collection-docs --plugin-docs .
+
+# The collection's HTML docs (plugins, roles from their argument_specs) in .cache/docs/build/html.
+docs: $(STAMP_ECO) collection
+	rm -rf .cache/docs && mkdir -p .cache/docs
+	$(ECO) antsibull-docs sphinx-init --use-current --squash-hierarchy --dest-dir .cache/docs djangoops.services
+	@# What the build.sh it writes does, but without -W: the links to ansible.builtin's modules
+	@# need docs.ansible.com's inventory, and offline they are warnings.
+	mkdir -p .cache/docs/rst && chmod og-w .cache/docs/rst
+	cd .cache/docs && $(ECO) antsibull-docs --config-file antsibull-docs.cfg collection --cleanup everything \
+	  --use-current --squash-hierarchy --dest-dir rst djangoops.services
+	cd .cache/docs && $(ECO) sphinx-build -M html rst build -c . --keep-going -q
+	@echo "docs: $(CURDIR)/.cache/docs/build/html/index.html"
+
+# Galaxy's own checks of the tarball, without containers (.config/galaxy-importer.cfg). It
+# exits 0 whatever it finds: its warnings and errors are the lines it prefixes with a level.
+galaxy-import: $(STAMP_ECO) build
+	mkdir -p .cache/galaxy-importer
+	cd .cache/galaxy-importer && GALAXY_IMPORTER_CONFIG=$(CURDIR)/.config/galaxy-importer.cfg \
+	  $(ECO) python -m galaxy_importer.main $(CURDIR)/$(TARBALL) | tee importer.log
+	@! grep -E '^(WARNING|ERROR|CRITICAL):' .cache/galaxy-importer/importer.log
+
+# The execution environment's build context (no image: there is no registry to push it to).
+ee-context: $(STAMP_ECO) build
+	rm -rf .cache/ee-context
+	$(ECO) ansible-builder create -f execution-environment.yml -c .cache/ee-context --output-filename Containerfile -v 2
+	@# A tarball missing from the context is only a warning of ansible-builder's.
+	test -f .cache/ee-context/_build/collections/$(TARBALL)
+	grep -q "^COPY _build /build" .cache/ee-context/Containerfile
+
+# Not in `make lint` or `make unit`: the ecosystem's own tools, each in its venv (first run: a
+# few minutes of downloads).
+conformance: sanity units-layout docs-lint galaxy-import ee-context
+
 images: venv docker
 	@scripts/build-images.sh
 	@scripts/build-wheelhouse.sh
@@ -76,7 +189,7 @@ scenario: venv collection images
 
 # The wall time goes to .cache/make-test-seconds, for `make bench` to report.
 test:
-	@start=$$(date +%s); $(MAKE) --no-print-directory lint unit molecule; \
+	@start=$$(date +%s); $(MAKE) --no-print-directory lint unit conformance molecule; \
 	  mkdir -p .cache; echo $$(( $$(date +%s) - start )) > .cache/make-test-seconds; \
 	  echo "make test: passed in $$(cat .cache/make-test-seconds)s"
 

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """make bench: what a deploy with djangoops.services costs and how it behaves, in figures.
 
 For each manager, on fresh local containers (the Debian 12 test image): first converge,
@@ -122,7 +121,7 @@ def bench_manager(manager):
     for count in PARALLEL_COUNTS:
         name, inventory = container(manager, count)
         try:
-            seconds, _ = deploy(inventory, [app(i) for i in range(1, count + 1)], parallel=True)
+            seconds = deploy(inventory, [app(i) for i in range(1, count + 1)], parallel=True)[0]
             figures[f"converge {count} apps in parallel, s"] = seconds
             print(f"bench: {manager}: {count} apps converged in parallel in {seconds:.1f}s", flush=True)
         finally:
@@ -131,7 +130,7 @@ def bench_manager(manager):
         name, inventory = container(manager, count)
         apps = [app(i) for i in range(1, count + 1)]
         try:
-            seconds, _ = deploy(inventory, apps)
+            seconds = deploy(inventory, apps)[0]
             figures[f"converge {count} app(s), s"] = seconds
             print(f"bench: {manager}: {count} app(s) converged in {seconds:.1f}s", flush=True)
             if count != 1:
@@ -142,7 +141,7 @@ def bench_manager(manager):
             host = testinfra.get_host(f"docker://{name}")
             base, pid_cmd = "http://127.0.0.1:8001", PID_CMD[manager].format(app="bench1")
             rounds = []
-            for _ in range(KILL_ROUNDS):
+            for _round in range(KILL_ROUNDS):
                 out = remote_python(host, _KILL_9, pid_cmd, base + "/healthz").stdout.strip()
                 rounds.append(float(out) if out != "timeout" else float("inf"))
                 time.sleep(3)  # let the new workers settle before the next round

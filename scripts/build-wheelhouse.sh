@@ -14,16 +14,23 @@ dest=.cache/wheels
 # Every requirements file of the test apps, plus what a scenario adds on top of them:
 # gunicorn unpinned (app_base_gunicorn_package) and django_project's ASGI worker.
 extra=(gunicorn uvicorn-worker==0.4.0)
+# tests/unit's file is not an app's: it is the controller's, for `ansible-test units`.
+app_reqs=() pip_reqs=()
+for r in tests/*/requirements.txt; do
+  [ "$r" = tests/unit/requirements.txt ] && continue
+  app_reqs+=("$r")
+  pip_reqs+=(-r "/opt/$r")
+done
 mkdir -p "$dest"
 
 for release in ${DJANGOOPS_RELEASES:-debian12 debian13}; do
   image="$prefix/$release:latest"
-  stamp="$dest/$release/.built-$( (cat tests/*/requirements.txt; echo "${extra[*]}"; docker image inspect -f '{{ .Id }}' "$image") | sha256sum | cut -c1-12)"
+  stamp="$dest/$release/.built-$( (cat "${app_reqs[@]}"; echo "${extra[*]}"; docker image inspect -f '{{ .Id }}' "$image") | sha256sum | cut -c1-12)"
   if [ -e "$stamp" ]; then
     echo "build-wheelhouse: $dest/$release is cached"
     continue
   fi
-  rm -rf "$dest/$release"
+  rm -rf "${dest:?}/${release:?}"
   mkdir -p "$dest/$release"
   start=$(date +%s)
   # pip runs in the image, with the image's Python: a download for "Python 3.11" from the
@@ -33,7 +40,7 @@ for release in ${DJANGOOPS_RELEASES:-debian12 debian13}; do
     -v "$(.venv/bin/python -c 'import os, pip; print(os.path.dirname(pip.__file__))'):/opt/pip/pip:ro" \
     -v "$PWD/tests:/opt/tests:ro" -v "$PWD/$dest/$release:/opt/wheels" -e PYTHONPATH=/opt/pip \
     "$image" python3 -m pip download -q --disable-pip-version-check --no-cache-dir --dest /opt/wheels \
-      --only-binary=:all: $(printf -- '-r /opt/tests/%s ' $(cd tests && echo */requirements.txt)) "${extra[@]}"
+      --only-binary=:all: "${pip_reqs[@]}" "${extra[@]}"
   chmod -R a+rX "$dest/$release"
   touch "$stamp"
   echo "build-wheelhouse: $dest/$release: $(find "$dest/$release" -name '*.whl' | wc -l) wheels in $(( $(date +%s) - start ))s"

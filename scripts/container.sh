@@ -34,7 +34,7 @@ case ${1:-} in
   rm)
     shift
     for name in "$@"; do
-      docker rm -f "$name" >/dev/null 2>&1 && echo "removed container $name" || true
+      if docker rm -f "$name" >/dev/null 2>&1; then echo "removed container $name"; fi
     done
     ;;
   *)

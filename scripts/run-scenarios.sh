@@ -5,7 +5,7 @@
 # Each scenario's output goes to .cache/molecule-logs/<scenario>.log; a failed scenario's
 # log is printed whole at the end. Exits non-zero when any scenario failed.
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 
 jobs=$1
 shift

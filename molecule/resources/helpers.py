@@ -56,13 +56,13 @@ def http(host, base, *paths, wait=0.0, want=200):
 
 
 def get(host, base, path, wait=0.0, want=200):
-    answers, _ = http(host, base, path, wait=wait, want=want)
+    answers = http(host, base, path, wait=wait, want=want)[0]
     return answers[path]
 
 
 def env_via_http(host, base, keys):
     """The values the running app sees, read through its /env/<KEY> endpoint."""
-    answers, _ = http(host, base, *[f"/env/{k}" for k in keys])
+    answers = http(host, base, *[f"/env/{k}" for k in keys])[0]
     return {k: answers[f"/env/{k}"][1].decode("utf-8") for k in keys if answers[f"/env/{k}"][0] == 200}
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 DOCUMENTATION = r"""
 name: tree_manifest
-author: djangoops.services developers
+author: djangoops.services developers (@djangoops)
 short_description: Relative paths and SHA-1 checksums of a directory on the controller
 description:
   - Walks a directory on the controller and returns its manifest. Symlinks are recorded as

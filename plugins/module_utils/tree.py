@@ -58,7 +58,7 @@ def _walk(root, patterns):
             info = os.lstat(full)
             if not excluded(rel_dir + name, stat.S_ISDIR(info.st_mode), patterns):
                 entries.append((rel_dir + name, full, info))
-        subdirs[:] = sorted(rel.rsplit("/", 1)[-1] for rel, _, info in entries if stat.S_ISDIR(info.st_mode))
+        subdirs[:] = sorted(rel.rsplit("/", 1)[-1] for rel, _full, info in entries if stat.S_ISDIR(info.st_mode))
         yield from entries
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 DOCUMENTATION = r"""
 module: checksums
-author: djangoops.services developers
+author: djangoops.services developers (@djangoops)
 short_description: Checksums and owners of files and directories on the host in one call
 description:
   - Returns the SHA-256 checksum, owner, group and mode of each path that is a regular file,
@@ -32,8 +32,10 @@ options:
 attributes:
   check_mode:
     support: full
+    description: It only reads, so check mode returns what a normal run returns.
   diff_mode:
     support: none
+    description: It changes nothing, so there is no diff to show.
 """
 
 EXAMPLES = r"""

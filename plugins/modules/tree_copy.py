@@ -5,7 +5,7 @@ from __future__ import annotations
 
 DOCUMENTATION = r"""
 module: tree_copy
-author: djangoops.services developers
+author: djangoops.services developers (@djangoops)
 short_description: Copy a controller directory to the host as one archive
 description:
   - Packs the controller directory O(src) into one temporary C(.tar.gz) on the controller,
@@ -39,10 +39,13 @@ options:
 attributes:
   action:
     support: full
+    description: The archive is made on the controller, by the action plugin of the same name.
   check_mode:
     support: none
+    description: The task is skipped in check mode.
   diff_mode:
     support: none
+    description: No diff of the files replaced is shown.
 """
 
 EXAMPLES = r"""

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Turn a copy of this Django project into a developer's messy working copy.
 
 Usage: make_working_copy.py DEST OUTSIDE_DIR

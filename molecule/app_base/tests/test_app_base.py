@@ -7,7 +7,10 @@ import tarfile
 from pathlib import Path
 
 import pytest
-from helpers import NO_GUNICORN, CANARY_SECRET, TRICKY_ENV, children, cmdline, env_via_http, get, gunicorn_pids, is_gunicorn_master, listening, run_playbook, wait_until
+from helpers import (
+    NO_GUNICORN, CANARY_SECRET, TRICKY_ENV, children, cmdline, env_via_http, get, gunicorn_pids, is_gunicorn_master, listening,
+    run_playbook, wait_until,
+)
 
 ROOT = "/srv/sample"
 SCENARIO = Path(__file__).resolve().parents[1]

@@ -198,7 +198,7 @@ def test_gunicorn_settings_reach_the_server(host):
            else "journalctl -u sock.service -n 300 --no-pager -o cat")
     assert "Using worker: gthread" in host.check_output(log)
     # A worker's thread pool serves: threads=3 beside the main thread once requests came in.
-    for _ in range(6):
+    for _attempt in range(6):
         assert request(host, "", "/healthz", unix="/run/sock/gunicorn.sock")[0] == 200
     threads = [int(host.check_output(f"ls /proc/{w}/task | wc -l")) for w in children(host, master)]
     assert max(threads) >= 2, threads
@@ -244,7 +244,7 @@ def test_a_media_root_the_role_may_not_hand_over_is_refused(host):
 def test_uploads_in_a_directory_the_app_no_longer_owns_are_never_removed(host):
     """MEDIA_ROOT chowned to nginx by hand: the deploy stops and says so; the uploads stay."""
     debian12_only(host)
-    _, name = upload(host, SITE, "chowned.txt", "must-survive")
+    name = upload(host, SITE, "chowned.txt", "must-survive")[1]
     host.check_output("chown -R www-data /srv/site/shared/media")
     try:
         run = run_playbook(host, SCENARIO / "converge.yml", "-e", json.dumps(SITE_ONLY))
@@ -262,8 +262,8 @@ def test_uploads_in_a_directory_the_app_no_longer_owns_are_never_removed(host):
 
 
 def test_a_redeploy_removes_a_deleted_module_and_keeps_uploads_and_data(host, tmp_path):
-    _, name = upload(host, SITE, "kept.txt", "kept-across-deploys")
-    _, count = request(host, SITE, "/notes", "POST", b"text=kept", {"Content-Type": "application/x-www-form-urlencoded"})
+    name = upload(host, SITE, "kept.txt", "kept-across-deploys")[1]
+    count = request(host, SITE, "/notes", "POST", b"text=kept", {"Content-Type": "application/x-www-form-urlencoded"})[1]
     assert request(host, SITE, "/module/legacy_module")[0] == 200
     master = master_of(host, "site")
     old_release = release_of(host)

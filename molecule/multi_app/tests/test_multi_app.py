@@ -153,7 +153,7 @@ def test_a_new_commit_is_deployed_with_a_graceful_reload_of_that_app_only(host):
     run = run_playbook(host, "djangoops.services.deploy")
     assert run.returncode == 0, run.stdout[-3000:]
     # The old workers finish their requests after the HUP: a bounded wait for the new ones.
-    for _ in range(40):
+    for _attempt in range(40):
         if get(host, "http://127.0.0.1:8103", "/version", wait=5) == (200, b"2"):
             break
         time.sleep(0.5)

@@ -223,7 +223,7 @@ def test_a_task_running_at_a_redeploy_finishes_and_the_worker_then_runs_the_new_
         running = body.decode()
         assert result_state(host, running, "STARTED", 10), "the old worker did not start the task"
     finally:
-        out, _ = deploy.communicate(timeout=600)
+        out = deploy.communicate(timeout=600)[0]
     deploy_seconds = time.monotonic() - started
     assert deploy.returncode == 0, out[-3000:]
     old = result(host, running, 30)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from helpers import (
-    CANARY_SECRET, NO_GUNICORN, TRICKY_ENV, cap_mask, children, cmdline, env_via_http, get, gunicorn_pids,
+    CANARY_SECRET, TRICKY_ENV, cap_mask, children, cmdline, env_via_http, get, gunicorn_pids,
     is_gunicorn_master, listening, LoadInBackground, main_pid, ppid, redeploy, unit_state, wait_until, workers_are_children_of, run_script_has_exec,
     started_by_bash_running_the_run_script, run_playbook, refusal_on_debian12_only,
 )
@@ -254,7 +254,7 @@ def test_socket_activation_systemd_owns_the_listening_socket(host):
     # in the run script makes true); ss cannot show it: root here lacks CAP_SYS_PTRACE.
     environ = dict(v.split("=", 1) for v in host.file(f"/proc/{pid}/environ").content_string.split("\0") if "=" in v)
     assert (environ.get("LISTEN_FDS"), environ.get("LISTEN_PID")) == ("1", str(pid))
-    assert host.run(f"journalctl -u sockapp.service -o cat --no-pager | grep -q 'Listening at: http://127.0.0.1:8001'").rc == 0
+    assert host.run("journalctl -u sockapp.service -o cat --no-pager | grep -q 'Listening at: http://127.0.0.1:8001'").rc == 0
     assert cap_mask(host, pid, "CapEff") == 0, "no capability for a port above 1024"
 
 

@@ -2,6 +2,7 @@
 
 import importlib
 import logging
+import math
 import os
 import time
 from pathlib import Path
@@ -126,7 +127,7 @@ def slow(request):
         seconds = float(request.GET.get("s", "1"))
     except ValueError:
         return HttpResponseBadRequest("s must be a number\n")
-    if seconds != seconds:  # NaN
+    if math.isnan(seconds):
         return HttpResponseBadRequest("s must be a number\n")
     seconds = max(0.0, min(seconds, SLOW_MAX_SECONDS))
     time.sleep(seconds)

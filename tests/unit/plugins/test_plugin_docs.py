@@ -1,9 +1,7 @@
 """Every plugin's documentation parses: `ansible-doc` is how users read a plugin, and a
 YAML slip there (a colon in a description) only shows when someone asks for it."""
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -35,11 +33,10 @@ PLUGINS += [("filter", name) for name in filter_names()]
 
 
 @pytest.mark.parametrize("kind, name", PLUGINS)
-def test_ansible_doc_reads_the_plugin(kind, name):
-    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(ROOT / ".cache" / "collections"))
+def test_ansible_doc_reads_the_plugin(kind, name, ansible_cli):
     run = subprocess.run(
-        [str(Path(sys.executable).parent / "ansible-doc"), "-t", kind, "--json", f"djangoops.services.{name}"],
-        capture_output=True, text=True, check=False, env=env,
+        [ansible_cli("ansible-doc"), "-t", kind, "--json", f"djangoops.services.{name}"],
+        capture_output=True, text=True, check=False,
     )
     assert run.returncode == 0 and not run.stderr.strip(), run.stderr
     doc = json.loads(run.stdout)[f"djangoops.services.{name}"]["doc"]

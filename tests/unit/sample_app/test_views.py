@@ -2,8 +2,9 @@
 import os
 import subprocess
 import sys
+from pathlib import Path
 
-from conftest import SAMPLE_APP
+SAMPLE_APP = Path(__file__).resolve().parents[2] / "sample_app"
 
 
 def test_healthz(client):
