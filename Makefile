@@ -119,49 +119,36 @@ units-layout: ansible-test-tree ansible-test-pip
 	cd $(AT_TREE) && $(ANSIBLE_TEST_219) units --venv --python 3.11 --num-workers 1
 	cd $(AT_TREE) && $(ANSIBLE_TEST_216) units --venv --python 3.11 --num-workers 1
 
-# antsibull-docs, galaxy-importer and ansible-builder: requirements-ecosystem.txt says why
-# they have a venv of their own.
-VENV_ECO := .cache/venv-eco
-STAMP_ECO := $(VENV_ECO)/.installed-$(shell sha256sum requirements-ecosystem.txt | cut -c1-12)
-ECO := PATH=$(CURDIR)/$(VENV_ECO)/bin:$$PATH
 TARBALL := djangoops-services-$(shell sed -n 's/^version: *//p' galaxy.yml).tar.gz
 
-$(STAMP_ECO): requirements-ecosystem.txt
-	@scripts/ensure-python-venv.sh
-	python3 -m venv $(VENV_ECO)
-	$(VENV_ECO)/bin/pip install -q --upgrade pip
-	$(VENV_ECO)/bin/pip install -q -r requirements-ecosystem.txt
-	rm -f $(VENV_ECO)/.installed-*
-	touch $@
-
 # The plugins' and roles' documentation as antsibull-docs (docs.ansible.com) reads it.
-docs-lint: $(STAMP_ECO) collection
-	$(ECO) antsibull-docs lint-collection-docs --plugin-docs .
+docs-lint: venv collection
+	antsibull-docs lint-collection-docs --plugin-docs .
 
 # The collection's HTML docs (plugins, roles from their argument_specs) in .cache/docs/build/html.
-docs: $(STAMP_ECO) collection
+docs: venv collection
 	rm -rf .cache/docs && mkdir -p .cache/docs
-	$(ECO) antsibull-docs sphinx-init --use-current --squash-hierarchy --dest-dir .cache/docs djangoops.services
+	antsibull-docs sphinx-init --use-current --squash-hierarchy --dest-dir .cache/docs djangoops.services
 	@# What the build.sh it writes does, but without -W: the links to ansible.builtin's modules
 	@# need docs.ansible.com's inventory, and offline they are warnings.
 	mkdir -p .cache/docs/rst && chmod og-w .cache/docs/rst
-	cd .cache/docs && $(ECO) antsibull-docs --config-file antsibull-docs.cfg collection --cleanup everything \
+	cd .cache/docs && antsibull-docs --config-file antsibull-docs.cfg collection --cleanup everything \
 	  --use-current --squash-hierarchy --dest-dir rst djangoops.services
-	cd .cache/docs && $(ECO) sphinx-build -M html rst build -c . --keep-going -q
+	cd .cache/docs && sphinx-build -M html rst build -c . --keep-going -q
 	@echo "docs: $(CURDIR)/.cache/docs/build/html/index.html"
 
 # Galaxy's own checks of the tarball, without containers (.config/galaxy-importer.cfg). It
 # exits 0 whatever it finds: its warnings and errors are the lines it prefixes with a level.
-galaxy-import: $(STAMP_ECO) build
+galaxy-import: venv build
 	mkdir -p .cache/galaxy-importer
 	cd .cache/galaxy-importer && GALAXY_IMPORTER_CONFIG=$(CURDIR)/.config/galaxy-importer.cfg \
-	  $(ECO) python -m galaxy_importer.main $(CURDIR)/$(TARBALL) | tee importer.log
+	  python -m galaxy_importer.main $(CURDIR)/$(TARBALL) | tee importer.log
 	@! grep -E '^(WARNING|ERROR|CRITICAL):' .cache/galaxy-importer/importer.log
 
 # The execution environment's build context (no image: there is no registry to push it to).
-ee-context: $(STAMP_ECO) build
+ee-context: venv build
 	rm -rf .cache/ee-context
-	$(ECO) ansible-builder create -f execution-environment.yml -c .cache/ee-context --output-filename Containerfile -v 2
+	ansible-builder create -f execution-environment.yml -c .cache/ee-context --output-filename Containerfile -v 2
 	@# A tarball missing from the context is only a warning of ansible-builder's.
 	test -f .cache/ee-context/_build/collections/$(TARBALL)
 	grep -q "^COPY _build /build" .cache/ee-context/Containerfile

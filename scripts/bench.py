@@ -188,14 +188,14 @@ def bench_fleet():
         names, inventory = fleet(size)
         try:
             cpu = cpu_seconds()
-            seconds, _ = deploy(inventory, [app(1)], forks=size)
+            seconds = deploy(inventory, [app(1)], forks=size)[0]
             figures[f"one app to {size} host(s), s"] = seconds
             figures[f"one app to {size} host(s): CPU s (2 cores: at most 2 per s)"] = cpu_seconds() - cpu
             print(f"bench: fleet: one app to {size} host(s) in {seconds:.1f}s", flush=True)
             if size < 2 * FLEET_BATCH:
                 continue
             cpu = cpu_seconds()
-            seconds, changed = deploy(inventory, [app(1, release="two")], forks=size, extra={"djangoops_serial": FLEET_BATCH})
+            seconds = deploy(inventory, [app(1, release="two")], forks=size, extra={"djangoops_serial": FLEET_BATCH})[0]
             figures[f"rolling redeploy of {size} hosts, batches of {FLEET_BATCH}, s"] = seconds
             figures[f"rolling redeploy of {size} hosts: CPU s"] = cpu_seconds() - cpu
             served = {get(testinfra.get_host(f"docker://{n}"), "http://127.0.0.1:8001", "/env/SAMPLE_RELEASE") for n in names}
