@@ -72,6 +72,11 @@ AT_TREE := $(CURDIR)/.cache/ansible-test/ansible_collections/djangoops/services
 ANSIBLE_TEST_219 := $(CURDIR)/$(VENV)/bin/ansible-test
 ANSIBLE_TEST_216 := $(CURDIR)/$(VENV_216)/bin/ansible-test
 AT_PIP := $(CURDIR)/.cache/ansible-test-pip
+# ansible-test keeps its venvs and downloads under ~/.ansible/test: a HOME of its own in .cache,
+# so that the stand-in get-pip below never lands in the user's cache (nor outlives make clean).
+AT_HOME := $(CURDIR)/.cache/ansible-test-home
+# `--venv --python X` needs X on PATH: the toolchain venv's own Python.
+AT_PY = $(shell $(VENV)/bin/python -c 'import sys; print("%d.%d" % sys.version_info[:2])')
 
 $(STAMP_216): requirements-2.16.txt
 	@scripts/ensure-python-venv.sh
@@ -94,12 +99,12 @@ ansible-test-tree:
 ansible-test-pip: venv $(STAMP_216)
 	rm -rf $(AT_PIP) && mkdir -p $(AT_PIP)
 	cp -r $$($(VENV)/bin/python -c 'import os, pip; print(os.path.dirname(pip.__file__))') $(AT_PIP)/pip
-	mkdir -p $(HOME)/.ansible/test/cache
+	mkdir -p $(AT_HOME)/.ansible/test/cache
 	for v in $$(cat $(VENV)/lib/python3*/site-packages/ansible_test/_internal/python_requirements.py \
 	    $(VENV_216)/lib/python3*/site-packages/ansible_test/_internal/python_requirements.py \
 	    | sed -n "s/^ *pip='\([0-9.]*\)'.*/\1/p" | sort -u); do \
 	  sed 's|@PIP_HOME@|$(AT_PIP)|' scripts/ansible-test-get-pip.py \
-	    > $(HOME)/.ansible/test/cache/get_pip_$${v//./_}.py; \
+	    > $(AT_HOME)/.ansible/test/cache/get_pip_$${v//./_}.py; \
 	done
 
 # ansible-test skips its shellcheck test, with a mere warning, when the program is missing.
@@ -109,15 +114,15 @@ shellcheck:
 	  export DEBIAN_FRONTEND=noninteractive; apt-get update -qq && apt-get install -y -qq shellcheck >/dev/null; }
 
 sanity: ansible-test-tree ansible-test-pip shellcheck
-	cd $(AT_TREE) && $(ANSIBLE_TEST_219) sanity --venv --python 3.11
+	cd $(AT_TREE) && HOME=$(AT_HOME) $(ANSIBLE_TEST_219) sanity --venv --python $(AT_PY)
 	@# ansible-doc on 2.16 warns on stderr that meta/runtime.yml requires 2.19, and the test
 	@# counts that as an error; ansible-lint refuses an ignore entry for it (sanity[cannot-ignore]).
 	@# The docs are checked on 2.19.
-	cd $(AT_TREE) && $(ANSIBLE_TEST_216) sanity --venv --python 3.11 --skip-test ansible-doc
+	cd $(AT_TREE) && HOME=$(AT_HOME) $(ANSIBLE_TEST_216) sanity --venv --python $(AT_PY) --skip-test ansible-doc
 
 units-layout: ansible-test-tree ansible-test-pip
-	cd $(AT_TREE) && $(ANSIBLE_TEST_219) units --venv --python 3.11 --num-workers 1
-	cd $(AT_TREE) && $(ANSIBLE_TEST_216) units --venv --python 3.11 --num-workers 1
+	cd $(AT_TREE) && HOME=$(AT_HOME) $(ANSIBLE_TEST_219) units --venv --python $(AT_PY) --num-workers 1
+	cd $(AT_TREE) && HOME=$(AT_HOME) $(ANSIBLE_TEST_216) units --venv --python $(AT_PY) --num-workers 1
 
 TARBALL := djangoops-services-$(shell sed -n 's/^version: *//p' galaxy.yml).tar.gz
 

@@ -10,7 +10,7 @@ a promise too) or when one of the tests named fails. Before a scenario's mutants
 control runs the same tests on an unchanged copy: they must pass, or a "catch" would prove
 nothing.
 
-    scripts/mutants.py [--jobs N] [ID ...]     (default: every mutant, 2 scenarios at a time)
+    python3 scripts/mutants.py [--jobs N] [ID ...]     (default: every mutant, 2 scenarios at a time)
 
 Prints a table (mutant, what breaks, caught by / SURVIVED) and writes it to
 $MUTANTS_DIR/table.md (default /var/tmp/djangoops-mutants). Exits non-zero when a control fails or a mutant is not caught by

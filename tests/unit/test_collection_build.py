@@ -5,7 +5,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 UNWANTED = (".venv/", ".cache/", ".git/", "__pycache__", ".pyc", ".tar.gz", "molecule/", ".pytest_cache",
-            "tests/", "docs/BENCHMARKS.md", "docs/TESTING.md", "changelogs/fragments/", "changelogs/.plugin-cache.yaml",
+            "tests/", "docs/", "changelogs/fragments/", "changelogs/.plugin-cache.yaml",
             "requirements")
 
 
