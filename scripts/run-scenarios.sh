@@ -12,8 +12,14 @@ shift
 logs=.cache/molecule-logs
 mkdir -p "$logs"
 declare -A pid_of=() started_at=() result=() seconds=()
-# An interrupted make stops the scenarios it started.
-trap 'kill $(jobs -p) 2>/dev/null; exit 130' INT TERM
+# An interrupted make stops the scenarios it started, with every process under them: the
+# background jobs of a script ignore SIGINT, and so does Molecule then.
+kill_tree() {
+  local child
+  for child in $(pgrep -P "$1"); do kill_tree "$child"; done
+  kill "$1" 2>/dev/null
+}
+trap 'for job in $(jobs -p); do kill_tree "$job"; done; exit 130' INT TERM
 
 run() {
   local scenario=${1%%:*} platform=${1#*:}
@@ -22,7 +28,7 @@ run() {
   echo "molecule ${args[*]}   (log: $logs/$scenario.log)"
   # Molecule prints no times: each step's start and end line gets the epoch second, for the
   # per-step table at the end.
-  molecule "${args[@]}" 2>&1 | while IFS= read -r line; do
+  molecule "${args[@]}" 2>&1 | while IFS= read -r line || [ -n "$line" ]; do
     case $line in
       *"] Executing"* | *"] Executed"*) printf '%(%s)T %s\n' -1 "$line" ;;
       *) printf '%s\n' "$line" ;;
