@@ -14,12 +14,19 @@ mkdir -p "$logs"
 declare -A pid_of=() started_at=() result=() seconds=()
 # An interrupted make stops the scenarios it started, with every process under them: the
 # background jobs of a script ignore SIGINT, and so does Molecule then.
+# shellcheck disable=SC2317  # both run from the trap only
 kill_tree() {
   local child
   for child in $(pgrep -P "$1"); do kill_tree "$child"; done
   kill "$1" 2>/dev/null
 }
-trap 'for job in $(jobs -p); do kill_tree "$job"; done; exit 130' INT TERM
+# shellcheck disable=SC2317
+stop_scenarios() {
+  local job
+  for job in $(jobs -p); do kill_tree "$job"; done
+  exit 130
+}
+trap stop_scenarios INT TERM
 
 run() {
   local scenario=${1%%:*} platform=${1#*:}
