@@ -42,13 +42,18 @@ help:
 
 venv: $(STAMP)
 
-$(STAMP): requirements.txt
+# A venv at $(1) from the requirements file $(2), stamped with that file's checksum.
+define make_venv
 	@scripts/ensure-python-venv.sh
-	python3 -m venv $(VENV)
-	$(VENV)/bin/pip install -q --upgrade pip
-	$(VENV)/bin/pip install -q -r requirements.txt
-	rm -f $(VENV)/.installed-*
+	python3 -m venv $(1)
+	$(1)/bin/pip install -q --upgrade pip
+	$(1)/bin/pip install -q -r $(2)
+	rm -f $(1)/.installed-*
 	touch $@
+endef
+
+$(STAMP): requirements.txt
+	$(call make_venv,$(VENV),requirements.txt)
 
 # The collection under test, by FQCN, straight from this checkout.
 collection: $(COLLECTION_LINK)
@@ -77,14 +82,11 @@ AT_PIP := $(CURDIR)/.cache/ansible-test-pip
 AT_HOME := $(CURDIR)/.cache/ansible-test-home
 # `--venv --python X` needs X on PATH: the toolchain venv's own Python.
 AT_PY = $(shell $(VENV)/bin/python -c 'import sys; print("%d.%d" % sys.version_info[:2])')
+# $(call ansible_test,<its path>,<command>): ansible-test in the copy, with its own HOME.
+ansible_test = cd $(AT_TREE) && HOME=$(AT_HOME) $(1) $(2) --venv --python $(AT_PY)
 
 $(STAMP_216): requirements-2.16.txt
-	@scripts/ensure-python-venv.sh
-	python3 -m venv $(VENV_216)
-	$(VENV_216)/bin/pip install -q --upgrade pip
-	$(VENV_216)/bin/pip install -q -r requirements-2.16.txt
-	rm -f $(VENV_216)/.installed-*
-	touch $@
+	$(call make_venv,$(VENV_216),requirements-2.16.txt)
 
 ansible-test-tree:
 	rm -rf $(dir $(AT_TREE))
@@ -114,15 +116,15 @@ shellcheck:
 	  export DEBIAN_FRONTEND=noninteractive; apt-get update -qq && apt-get install -y -qq shellcheck >/dev/null; }
 
 sanity: ansible-test-tree ansible-test-pip shellcheck
-	cd $(AT_TREE) && HOME=$(AT_HOME) $(ANSIBLE_TEST_219) sanity --venv --python $(AT_PY)
+	$(call ansible_test,$(ANSIBLE_TEST_219),sanity)
 	@# ansible-doc on 2.16 warns on stderr that meta/runtime.yml requires 2.19, and the test
 	@# counts that as an error; ansible-lint refuses an ignore entry for it (sanity[cannot-ignore]).
 	@# The docs are checked on 2.19.
-	cd $(AT_TREE) && HOME=$(AT_HOME) $(ANSIBLE_TEST_216) sanity --venv --python $(AT_PY) --skip-test ansible-doc
+	$(call ansible_test,$(ANSIBLE_TEST_216),sanity) --skip-test ansible-doc
 
 units-layout: ansible-test-tree ansible-test-pip
-	cd $(AT_TREE) && HOME=$(AT_HOME) $(ANSIBLE_TEST_219) units --venv --python $(AT_PY) --num-workers 1
-	cd $(AT_TREE) && HOME=$(AT_HOME) $(ANSIBLE_TEST_216) units --venv --python $(AT_PY) --num-workers 1
+	$(call ansible_test,$(ANSIBLE_TEST_219),units) --num-workers 1
+	$(call ansible_test,$(ANSIBLE_TEST_216),units) --num-workers 1
 
 TARBALL := djangoops-services-$(shell sed -n 's/^version: *//p' galaxy.yml).tar.gz
 

@@ -80,16 +80,20 @@ def app(i, release="one"):
     }
 
 
-def container(manager, count):
-    name = f"djangoops-bench-{manager}-{count}"
-    sh(str(ROOT / "scripts" / "container.sh"), "start", name, IMAGE)
-    inventory = STATE / f"{name}.yml"
-    inventory.write_text(json.dumps({"all": {"hosts": {name: {
+def write_inventory(path, names, manager):
+    """An inventory of the containers `names`, each deployed under `manager`."""
+    path.write_text(json.dumps({"all": {"hosts": {name: {
         "ansible_connection": "community.docker.docker",
         "ansible_python_interpreter": "/usr/bin/python3",
         "djangoops_manager": manager,
-    }}}}), encoding="utf-8")
-    return name, inventory
+    } for name in names}}}), encoding="utf-8")
+    return path
+
+
+def container(manager, count):
+    name = f"djangoops-bench-{manager}-{count}"
+    sh(str(ROOT / "scripts" / "container.sh"), "start", name, IMAGE)
+    return name, write_inventory(STATE / f"{name}.yml", [name], manager)
 
 
 def cpu_seconds():
@@ -177,11 +181,7 @@ def fleet(size):
     if failed:
         sh(str(ROOT / "scripts" / "container.sh"), "rm", *names)
         sys.exit(f"bench: fleet containers did not boot: {failed}")
-    inventory = STATE / f"fleet{size}.yml"
-    inventory.write_text(json.dumps({"all": {"hosts": {n: {
-        "ansible_connection": "community.docker.docker", "ansible_python_interpreter": "/usr/bin/python3",
-        "djangoops_manager": "systemd"} for n in names}}}), encoding="utf-8")
-    return names, inventory
+    return names, write_inventory(STATE / f"fleet{size}.yml", names, "systemd")
 
 
 def bench_fleet():
