@@ -79,7 +79,7 @@ def test_deploy_playbook_passes_every_role_variable_with_the_role_default():
     """playbooks/tasks/deploy_app.yml maps each variable explicitly; its fallbacks must not drift."""
     from jinja2.nativetypes import NativeEnvironment
 
-    task = load(ROOT / "playbooks/tasks/deploy_app.yml")[1]
+    (task,) = [t for t in load(ROOT / "playbooks/tasks/deploy_app.yml") if "ansible.builtin.include_role" in t]
     # Private role variables (app_base__*) are the playbook's wiring, not user input.
     mapping = {k: v for k, v in task["vars"].items() if not k.startswith("djangoops_") and "__" not in k}
     specs = {name: spec for role in ROLES for name, spec in options(role).items()}

@@ -1,5 +1,5 @@
 """Releases, the switch under load, automatic and on-demand rollback, keep N, migrations once
-per deploy and the upgrade from the in-place layout, on three hosts at once: systemd on
+per deploy, the upgrade from the in-place layout and a rollout in batches, on three hosts at once: systemd on
 Debian 12 and 13, Supervisor on Debian 12. The tests run in file order: each step starts from
 the state the previous one left (converge deployed release 1 everywhere).
 """
@@ -246,20 +246,43 @@ def test_the_rollback_playbook_refuses_an_unknown_release(hosts):
         assert current(h) == STATE["v1"][name]
 
 
+def _marker_rows(h):
+    code = "import sqlite3; print(sqlite3.connect('/shared/db.sqlite3').execute(\"select count(*) from django_migrations where app='marker'\").fetchone()[0])"
+    return int(h.check_output(f"python3 -c {json.dumps(code)}"))
+
+
+def test_migrations_run_once_per_deploy_and_a_failed_one_switches_no_host(hosts, tmp_path):
+    h0 = hosts["releases-systemd"]
+    mark = 'open(os.environ["MARKER_LOG"], "a").write(socket.gethostname() + " 0002\\n")'
+    rc, output = playbook("djangoops.services.deploy", {"app_base_src": str(variant(tmp_path, 5, migration=[("0002_mark", mark)]))})
+    assert rc == 0, output[-3000:]
+    log = [line.split() for line in h0.file("/shared/migrations.log").content_string.splitlines() if line]
+    assert [entry[1] for entry in log] == ["0001", "0002"], log
+    assert _marker_rows(h0) == 2
+    serving = {name: current(h) for name, h in hosts.items()}
+    rc, output = playbook("djangoops.services.deploy", {"app_base_src": str(variant(
+        tmp_path, 6, migration=[("0002_mark", mark), ("0003_fails", 'raise RuntimeError("migration 0003 fails")')]))})
+    assert rc != 0
+    assert "migration 0003 fails" in output, output[-3000:]
+    for name, h in hosts.items():
+        assert current(h) == serving[name], name
+        assert version(h) == "5", name
+    assert _marker_rows(h0) == 2
+
+
 def test_keep_releases_after_seven_deploys(hosts, tmp_path):
-    # Four deploys so far (1, 2, 3 rolled back, 4 refused): three more.
-    for number in (5, 6, 7):
-        rc, output = playbook("djangoops.services.deploy", {"app_base_src": str(variant(tmp_path, number))})
-        assert rc == 0, output[-3000:]
-        if number == 6:
-            sixth = {name: current(h) for name, h in hosts.items()}
+    """Seven deploys: converge (1), 2, 3 rolled back, 4 refused, 5, 6 whose migration
+    failed, and this one (7)."""
+    previous = {name: current(h) for name, h in hosts.items()}
+    rc, output = playbook("djangoops.services.deploy", {"app_base_src": str(variant(tmp_path, 7))})
+    assert rc == 0, output[-3000:]
     for name, h in hosts.items():
         kept = releases(h)
         serving = current(h)
         print(f"\n{name}: releases kept {kept}, serving {serving}")
         assert len(kept) == 5, kept
         # The serving release and the one before it (what a rollback goes back to) are kept.
-        assert serving in kept and sixth[name] in kept and sixth[name] != serving
+        assert serving in kept and previous[name] in kept and previous[name] != serving
         assert version(h) == "7"
         # One set of inputs, one venv, however many releases.
         assert len(h.check_output(f"ls {ROOT}/venvs").split()) == 1
@@ -269,30 +292,6 @@ def test_var_and_media_survive_every_release(hosts):
     for name, h in hosts.items():
         assert h.file(f"{ROOT}/var/kept.txt").content_string == "kept\n", name
         assert h.file(f"{ROOT}/releases/{current(h)}/media/upload.txt").content_string == "upload\n", name
-
-
-def _marker_rows(h):
-    code = "import sqlite3; print(sqlite3.connect('/shared/db.sqlite3').execute(\"select count(*) from django_migrations where app='marker'\").fetchone()[0])"
-    return int(h.check_output(f"python3 -c {json.dumps(code)}"))
-
-
-def test_migrations_run_once_per_deploy_and_a_failed_one_switches_no_host(hosts, tmp_path):
-    h0 = hosts["releases-systemd"]
-    mark = 'open(os.environ["MARKER_LOG"], "a").write(socket.gethostname() + " 0002\\n")'
-    rc, output = playbook("djangoops.services.deploy", {"app_base_src": str(variant(tmp_path, 8, migration=[("0002_mark", mark)]))})
-    assert rc == 0, output[-3000:]
-    log = [line.split() for line in h0.file("/shared/migrations.log").content_string.splitlines() if line]
-    assert [entry[1] for entry in log] == ["0001", "0002"], log
-    assert _marker_rows(h0) == 2
-    serving = {name: current(h) for name, h in hosts.items()}
-    rc, output = playbook("djangoops.services.deploy", {"app_base_src": str(variant(
-        tmp_path, 9, migration=[("0002_mark", mark), ("0003_fails", 'raise RuntimeError("migration 0003 fails")')]))})
-    assert rc != 0
-    assert "migration 0003 fails" in output, output[-3000:]
-    for name, h in hosts.items():
-        assert current(h) == serving[name], name
-        assert version(h) == "8", name
-    assert _marker_rows(h0) == 2
 
 
 def test_an_in_place_deploy_is_upgraded_to_releases_under_load(hosts, tmp_path):
@@ -339,3 +338,27 @@ def test_an_in_place_deploy_is_upgraded_to_releases_under_load(hosts, tmp_path):
     assert h.file("/srv/legacy/static").user == "legacy"
     rc, output = playbook("djangoops.services.deploy", legacy, limit=name)
     assert rc == 0 and re.search(rf"{name}\s*:.*changed=0", output), output[-2000:]
+
+
+def test_a_rollout_in_batches_stops_at_the_first_host_that_fails_its_proof(hosts, tmp_path):
+    """djangoops_serial=1 over the three hosts with a release whose proof fails: the first
+    batch (one host, in the inventory's order) fails and rolls back; the rollout never
+    reaches the other two."""
+    before = {name: (master(h, name), current(h)) for name, h in hosts.items()}
+    assert {name: version(h) for name, h in hosts.items()} == dict.fromkeys(HOSTS, "7")
+    rc, output = playbook("djangoops.services.deploy", {"app_base_src": str(variant(tmp_path, 10, healthz=500)),
+                                                        "djangoops_serial": 1})
+    print("\n" + "\n".join(line for line in output.splitlines() if "PLAY [" in line or "rolled back" in line))
+    assert rc != 0
+    recap = output.split("PLAY RECAP")[-1]
+    reached = [name for name in HOSTS if re.search(rf"^{re.escape(name)}\s*:", recap, re.M)]
+    assert len(reached) == 1, recap
+    first = reached[0]
+    assert re.search(rf"Release (\S+) failed; rolled back: the previous release {before[first][1]} serves", output), output[-4000:]
+    assert current(hosts[first]) == before[first][1] and version(hosts[first]) == "7"
+    for name in HOSTS:
+        if name != first:
+            h = hosts[name]
+            assert (master(h, name), current(h)) == before[name], name
+            assert version(h) == "7", name
+            assert len(releases(h)) == 5, "no release was built on a host the rollout did not reach"
