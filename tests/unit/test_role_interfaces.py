@@ -106,6 +106,14 @@ def test_deploy_playbook_passes_every_role_variable_with_the_role_default():
 
 
 @pytest.mark.parametrize("role", ROLES)
+def test_deploy_playbook_reads_the_hosts_value_of_every_option(role):
+    """The names whose host values deploy_app.yml reads once per app are the role's options."""
+    (task,) = [t for t in load(ROOT / "playbooks/tasks/deploy_app.yml") if "ansible.builtin.set_fact" in t]
+    words = re.search(r"'([^']*)'", task["vars"]["djangoops__options"][role]).group(1).split()
+    assert sorted(f"{role}_{word}" for word in words) == sorted(options(role))
+
+
+@pytest.mark.parametrize("role", ROLES)
 def test_ansible_doc_shows_every_option(role, ansible_cli):
     """`ansible-doc -t role djangoops.services.<role>` is how users read the interface."""
     import json

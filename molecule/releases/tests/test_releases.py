@@ -340,25 +340,31 @@ def test_an_in_place_deploy_is_upgraded_to_releases_under_load(hosts, tmp_path):
     assert rc == 0 and re.search(rf"{name}\s*:.*changed=0", output), output[-2000:]
 
 
-def test_a_rollout_in_batches_stops_at_the_first_host_that_fails_its_proof(hosts, tmp_path):
-    """djangoops_serial=1 over the three hosts with a release whose proof fails: the first
-    batch (one host, in the inventory's order) fails and rolls back; the rollout never
-    reaches the other two."""
+def test_a_rollout_in_batches_stops_at_the_first_host_that_fails_its_proof(hosts):
+    """djangoops_serial=1 over the three hosts with an env change that breaks the app for the
+    name its clients use: ALLOWED_HOSTS drops it, and every request for it gets 400. gunicorn's
+    config check cannot see that; the proof asks with django_*_health_host (its default Host
+    would follow DJANGO_ALLOWED_HOSTS and miss it). The first batch (one host, in the
+    inventory's order) fails; the rollout never reaches the other two."""
     before = {name: (master(h, name), current(h)) for name, h in hosts.items()}
     assert {name: version(h) for name, h in hosts.items()} == dict.fromkeys(HOSTS, "7")
-    rc, output = playbook("djangoops.services.deploy", {"app_base_src": str(variant(tmp_path, 10, healthz=500)),
-                                                        "djangoops_serial": 1})
-    print("\n" + "\n".join(line for line in output.splitlines() if "PLAY [" in line or "rolled back" in line))
+    env = dict(hosts[HOSTS[0]].ansible.get_variables()["app_base_env"], DJANGO_ALLOWED_HOSTS="example.invalid")
+    rc, output = playbook("djangoops.services.deploy", {"djangoops_serial": 1, "app_base_env": env,
+                                                        "django_systemd_health_host": "localhost",
+                                                        "django_supervisor_health_host": "localhost"})
+    print("\n" + "\n".join(line for line in output.splitlines() if "PLAY [" in line or "post-deploy check" in line))
     assert rc != 0
     recap = output.split("PLAY RECAP")[-1]
     reached = [name for name in HOSTS if re.search(rf"^{re.escape(name)}\s*:", recap, re.M)]
     assert len(reached) == 1, recap
     first = reached[0]
-    assert re.search(rf"Release (\S+) failed; rolled back: the previous release {before[first][1]} serves", output), output[-4000:]
-    assert current(hosts[first]) == before[first][1] and version(hosts[first]) == "7"
+    words = " ".join(output.split())
+    assert "failed its post-deploy check" in words and "Status code was 400" in words, output[-4000:]
+    assert version(hosts[first]) == "HTTP 400"
+    assert "example.invalid" in hosts[first].file(f"{ROOT}/.env").content_string
     for name in HOSTS:
         if name != first:
             h = hosts[name]
             assert (master(h, name), current(h)) == before[name], name
             assert version(h) == "7", name
-            assert len(releases(h)) == 5, "no release was built on a host the rollout did not reach"
+            assert "example.invalid" not in h.file(f"{ROOT}/.env").content_string, name
