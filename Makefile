@@ -182,20 +182,9 @@ scenario: venv collection images
 	molecule test -s $(SCENARIO) $(call platform_of,$(SCENARIO))
 
 # The wall time goes to .cache/make-test-seconds, for `make bench` to report.
-# conformance runs beside the scenarios (mostly one core, at a lower priority: the scenarios'
-# load tests keep theirs), its output in .cache/conformance.log; what both would install
-# (Docker, images, shellcheck: apt) is installed first. An interrupt stops it too (a
-# background job ignores SIGINT: it runs in a process group of its own, killed by the trap).
 test:
-	@start=$$(date +%s); $(MAKE) --no-print-directory lint unit images shellcheck; mkdir -p .cache; \
-	  echo "conformance: beside the scenarios (log: .cache/conformance.log)"; \
-	  setsid nice -n 10 $(MAKE) --no-print-directory conformance > .cache/conformance.log 2>&1 & conformance=$$!; \
-	  trap 'kill -TERM -- -$$conformance 2>/dev/null; exit 130' INT TERM; \
-	  rc=0; $(MAKE) --no-print-directory molecule || rc=$$?; \
-	  if wait $$conformance; then echo "conformance: passed"; \
-	  else cat .cache/conformance.log; echo "conformance: FAILED (log above)"; rc=1; fi; \
-	  [ $$rc -eq 0 ] || exit $$rc; \
-	  echo $$(( $$(date +%s) - start )) > .cache/make-test-seconds; \
+	@start=$$(date +%s); $(MAKE) --no-print-directory lint unit conformance molecule; \
+	  mkdir -p .cache; echo $$(( $$(date +%s) - start )) > .cache/make-test-seconds; \
 	  echo "make test: passed in $$(cat .cache/make-test-seconds)s"
 
 # Not part of make test (about 30-40 minutes): docs/TESTING.md has its last table.

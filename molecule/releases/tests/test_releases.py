@@ -340,7 +340,7 @@ def test_an_in_place_deploy_is_upgraded_to_releases_under_load(hosts, tmp_path):
     assert rc == 0 and re.search(rf"{name}\s*:.*changed=0", output), output[-2000:]
 
 
-def test_a_rollout_in_batches_stops_at_the_first_host_that_fails_its_proof(hosts):
+def test_a_rollout_in_batches_stops_at_the_first_host_that_fails_its_proof(hosts, tmp_path):
     """djangoops_serial=1 over the three hosts with an env change that breaks the app for the
     name its clients use: ALLOWED_HOSTS drops it, and every request for it gets 400. gunicorn's
     config check cannot see that; the proof asks with django_*_health_host (its default Host
@@ -349,7 +349,9 @@ def test_a_rollout_in_batches_stops_at_the_first_host_that_fails_its_proof(hosts
     before = {name: (master(h, name), current(h)) for name, h in hosts.items()}
     assert {name: version(h) for name, h in hosts.items()} == dict.fromkeys(HOSTS, "7")
     env = dict(hosts[HOSTS[0]].ansible.get_variables()["app_base_env"], DJANGO_ALLOWED_HOSTS="example.invalid")
+    # The code that serves (release 7 again: the same files, the same release), the env changed.
     rc, output = playbook("djangoops.services.deploy", {"djangoops_serial": 1, "app_base_env": env,
+                                                        "app_base_src": str(variant(tmp_path, 7)),
                                                         "django_systemd_health_host": "localhost",
                                                         "django_supervisor_health_host": "localhost"})
     print("\n" + "\n".join(line for line in output.splitlines() if "PLAY [" in line or "post-deploy check" in line))
@@ -360,7 +362,7 @@ def test_a_rollout_in_batches_stops_at_the_first_host_that_fails_its_proof(hosts
     first = reached[0]
     words = " ".join(output.split())
     assert "failed its post-deploy check" in words and "Status code was 400" in words, output[-4000:]
-    assert version(hosts[first]) == "HTTP 400"
+    assert version(hosts[first]) == "HTTP 400" and current(hosts[first]) == before[first][1]
     assert "example.invalid" in hosts[first].file(f"{ROOT}/.env").content_string
     for name in HOSTS:
         if name != first:
