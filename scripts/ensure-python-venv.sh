@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # `python3 -m venv` needs ensurepip, which Debian ships separately (python3-venv).
+# PYTHON: the interpreter the Makefile builds its venvs with (default python3).
 set -euo pipefail
+python=${PYTHON:-python3}
 probe=$(mktemp -d)
 trap 'rm -rf "$probe"' EXIT
-if python3 -m venv "$probe/v" >/dev/null 2>&1; then
+if "$python" -m venv "$probe/v" >/dev/null 2>&1; then
   exit 0
 fi
 if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
@@ -12,6 +14,6 @@ if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
   apt-get update -qq
   apt-get install -y -qq python3-venv >/dev/null
 else
-  echo "ensure-python-venv: 'python3 -m venv' does not work; install python3-venv (Debian) as root." >&2
+  echo "ensure-python-venv: '$python -m venv' does not work; install python3-venv (Debian) as root." >&2
   exit 1
 fi
