@@ -25,7 +25,9 @@ SCENARIO ?= platform
 # Every scenario, in the order `make molecule` starts them: the platform proof first, then
 # the longest first, so that MOLECULE_JOBS lanes finish close together.
 SCENARIOS := platform faults django_project releases processes systemd supervisor app_base multi_app switch collection_install supervisor_http
-MOLECULE_JOBS ?= 2
+# Three lanes: with Mitogen the scenarios leave a quarter of the two cores idle at two lanes
+# (docs/BENCHMARKS.md, stop 30).
+MOLECULE_JOBS ?= 3
 # Their behaviour does not depend on the image: Debian 12 only, to keep `make test` short.
 # (app_base's Debian 13 side, a Python 3.13 venv, is deployed by django_project, releases
 # and processes on Debian 13.)
@@ -191,9 +193,19 @@ scenario: venv collection images
 	molecule test -s $(SCENARIO) $(call platform_of,$(SCENARIO))
 
 # The wall time goes to .cache/make-test-seconds, for `make bench` to report.
+# lint, unit and images run beside conformance: each of them keeps one core busy at most.
+# What installs Debian packages runs first (two apt-get at once would fight over dpkg's lock).
+# The scenarios start when all of them have passed.
 test:
-	@start=$$(date +%s); $(MAKE) --no-print-directory lint unit conformance molecule; \
-	  mkdir -p .cache; echo $$(( $$(date +%s) - start )) > .cache/make-test-seconds; \
+	@start=$$(date +%s); $(MAKE) --no-print-directory venv collection shellcheck docker; mkdir -p .cache; \
+	  rm -f .cache/make-test-beside.rc; \
+	  { b=0; $(MAKE) --no-print-directory lint unit images > .cache/make-test-beside.log 2>&1 || b=$$?; \
+	    echo $$b > .cache/make-test-beside.rc; } & \
+	  c=0; $(MAKE) --no-print-directory conformance || c=$$?; wait; \
+	  cat .cache/make-test-beside.log; \
+	  [ "$$c" -eq 0 ]; [ "$$(cat .cache/make-test-beside.rc)" -eq 0 ]; \
+	  $(MAKE) --no-print-directory molecule; \
+	  echo $$(( $$(date +%s) - start )) > .cache/make-test-seconds; \
 	  echo "make test: passed in $$(cat .cache/make-test-seconds)s"
 
 # Not part of make test (about 30-40 minutes): docs/TESTING.md has its last table.
