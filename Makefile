@@ -5,10 +5,13 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
 VENV := .venv
-# Debian's own python3 where there is one: it is built with profile-guided optimisation, and
+# Debian's own Python where there is one: it is built with profile-guided optimisation, and
 # Ansible's controller runs 12-20 % faster on it than on a plain build (docs/BENCHMARKS.md).
-PYTHON := $(firstword $(wildcard /usr/bin/python3) python3)
-STAMP := $(VENV)/.installed-$(shell sha256sum requirements.txt | cut -c1-12)
+# Debian 12's is 3.11 (the README's Python; ansible-core 2.16 runs on no later one).
+PYTHON ?= $(firstword $(wildcard /usr/bin/python3.11) python3)
+# A venv is built again when its requirements or its interpreter change.
+venv_stamp = $(1)/.installed-$(shell { cat $(2); readlink -f "$$(command -v $(PYTHON))"; } | sha256sum | cut -c1-12)
+STAMP := $(call venv_stamp,$(VENV),requirements.txt)
 COLLECTIONS := $(CURDIR)/.cache/collections
 COLLECTION_LINK := $(COLLECTIONS)/ansible_collections/djangoops/services
 # Mitogen's strategy plugins, where the Molecule base looks for them (docs/TESTING.md).
@@ -25,9 +28,8 @@ SCENARIO ?= platform
 # Every scenario, in the order `make molecule` starts them: the platform proof first, then
 # the longest first, so that MOLECULE_JOBS lanes finish close together.
 SCENARIOS := platform faults django_project releases processes systemd supervisor app_base multi_app switch collection_install supervisor_http
-# Three lanes: with Mitogen the scenarios leave a quarter of the two cores idle at two lanes
-# (docs/BENCHMARKS.md, stop 30).
-MOLECULE_JOBS ?= 3
+# Two lanes: a third makes each scenario 1.5-1.7x slower, also with Mitogen (docs/BENCHMARKS.md).
+MOLECULE_JOBS ?= 2
 # Their behaviour does not depend on the image: Debian 12 only, to keep `make test` short.
 # (app_base's Debian 13 side, a Python 3.13 venv, is deployed by django_project, releases
 # and processes on Debian 13.)
@@ -52,7 +54,7 @@ venv: $(STAMP)
 # A venv at $(1) from the requirements file $(2), stamped with that file's checksum.
 define make_venv
 	@PYTHON=$(PYTHON) scripts/ensure-python-venv.sh
-	$(PYTHON) -m venv $(1)
+	$(PYTHON) -m venv --clear $(1)
 	$(1)/bin/pip install -q --upgrade pip
 	$(1)/bin/pip install -q -r $(2)
 	rm -f $(1)/.installed-*
@@ -69,9 +71,9 @@ $(COLLECTION_LINK):
 	mkdir -p $(dir $@)
 	ln -sfn ../../../.. $@
 
-$(MITOGEN_LINK): $(STAMP)
+$(MITOGEN_LINK): | $(STAMP)
 	mkdir -p $(dir $@)
-	ln -sfn "$$($(VENV)/bin/python -c 'import os, ansible_mitogen.plugins.strategy as s; print(os.path.dirname(s.__file__))')" $@
+	d=$$($(VENV)/bin/python -c 'import os, ansible_mitogen.plugins.strategy as s; print(os.path.dirname(s.__file__))') && ln -sfn "$$d" $@
 
 docker:
 	@scripts/ensure-docker.sh
@@ -80,7 +82,7 @@ docker:
 # ansible-core 2.16 is tested but not claimed (meta/runtime.yml): its own venv, so that the
 # toolchain keeps one ansible-core.
 VENV_216 := .cache/venv-2.16
-STAMP_216 := $(VENV_216)/.installed-$(shell sha256sum requirements-2.16.txt | cut -c1-12)
+STAMP_216 := $(call venv_stamp,$(VENV_216),requirements-2.16.txt)
 # ansible-test only runs inside an ansible_collections/<namespace>/<name>/ tree: a copy of the
 # files git tracks (its cwd must really be there, so a symlink to this checkout will not do;
 # new files need a `git add` first).
@@ -194,13 +196,16 @@ scenario: venv collection images
 
 # The wall time goes to .cache/make-test-seconds, for `make bench` to report.
 # lint, unit and images run beside conformance: each of them keeps one core busy at most.
-# What installs Debian packages runs first (two apt-get at once would fight over dpkg's lock).
-# The scenarios start when all of them have passed.
+# shellcheck and Docker are installed first: two apt-get at once would fight over dpkg's lock
+# (after them only the images' debootstrap may still need one). The job beside runs in a
+# process group of its own, which an interrupted make stops. The scenarios start when all of
+# them have passed.
 test:
 	@start=$$(date +%s); $(MAKE) --no-print-directory venv collection shellcheck docker; mkdir -p .cache; \
 	  rm -f .cache/make-test-beside.rc; \
-	  { b=0; $(MAKE) --no-print-directory lint unit images > .cache/make-test-beside.log 2>&1 || b=$$?; \
-	    echo $$b > .cache/make-test-beside.rc; } & \
+	  setsid bash -c '$(MAKE) --no-print-directory lint unit images > .cache/make-test-beside.log 2>&1; \
+	    echo $$? > .cache/make-test-beside.rc' & \
+	  beside=$$!; trap 'kill -- -$$beside 2>/dev/null || true' EXIT INT TERM; \
 	  c=0; $(MAKE) --no-print-directory conformance || c=$$?; wait; \
 	  cat .cache/make-test-beside.log; \
 	  [ "$$c" -eq 0 ]; [ "$$(cat .cache/make-test-beside.rc)" -eq 0 ]; \

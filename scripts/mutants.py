@@ -145,6 +145,8 @@ def copy_tree(name, mutant=None):
     link.parent.mkdir(parents=True)
     link.symlink_to("../../../..")
     (dest / ".cache/wheels").symlink_to(ROOT / ".cache/wheels")
+    # The Molecule base's Mitogen strategy (make collection links it in the checkout).
+    (dest / ".cache/mitogen-strategy").symlink_to(os.path.realpath(ROOT / ".cache/mitogen-strategy"))
     config = dest / ".config/molecule/config.yml"
     text = config.read_text(encoding="utf-8")
     config.write_text(re.sub(r"  test_sequence:\n(    - \w+\n)+", SEQUENCE, text), encoding="utf-8")
