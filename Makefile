@@ -51,7 +51,8 @@ help:
 
 venv: $(STAMP)
 
-# A venv at $(1) from the requirements file $(2), stamped with that file's checksum.
+# A venv at $(1) from the requirements file $(2), stamped with the checksum of that file and
+# of the interpreter's path (venv_stamp).
 define make_venv
 	@PYTHON=$(PYTHON) scripts/ensure-python-venv.sh
 	$(PYTHON) -m venv --clear $(1)
@@ -213,7 +214,7 @@ test:
 	  echo $$(( $$(date +%s) - start )) > .cache/make-test-seconds; \
 	  echo "make test: passed in $$(cat .cache/make-test-seconds)s"
 
-# Not part of make test (about 30-40 minutes): docs/TESTING.md has its last table.
+# Not part of make test (about 16 minutes): docs/TESTING.md has its last table.
 mutants: venv collection images
 	python3 scripts/mutants.py
 
