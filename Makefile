@@ -189,28 +189,26 @@ lint: venv collection
 unit: venv collection
 	pytest -q tests/unit
 
+# The lanes' jobs: each scenario (on Debian 12 alone if in ONE_IMAGE), and $(LANE_CHECKS)
+# (make:target,...) after multi_app, where a job of its length keeps the two lanes even.
+lane_jobs = $(foreach s,$(SCENARIOS),$(s)$(if $(filter $(s),$(ONE_IMAGE)),:debian12)$(if $(filter $(s),multi_app), $(LANE_CHECKS)))
+
 molecule: venv collection images
-	@scripts/run-scenarios.sh $(MOLECULE_JOBS) $(foreach s,$(SCENARIOS),$(s)$(if $(filter $(s),$(ONE_IMAGE)),:debian12))
+	@scripts/run-scenarios.sh $(MOLECULE_JOBS) $(lane_jobs)
 
 scenario: venv collection images
 	molecule test -s $(SCENARIO) $(call platform_of,$(SCENARIO))
 
 # The wall time goes to .cache/make-test-seconds, for `make bench` to report.
-# lint, unit and images run beside conformance: each of them keeps one core busy at most.
-# shellcheck and Docker are installed first: two apt-get at once would fight over dpkg's lock
-# (after them only the images' debootstrap may still need one). The job beside runs in a
-# process group of its own, which an interrupted make stops. The scenarios start when all of
-# them have passed.
+# The set-up first (venvs, Docker, the images: shellcheck and Docker before the images, as two
+# apt-get at once would fight over dpkg's lock), then the scenarios in their two lanes, with
+# the checks (lint, unit, conformance) as one more job in a lane: before the scenarios they
+# kept one core of two idle for about 3 minutes (docs/BENCHMARKS.md). A failed check fails
+# make test, at the end with the scenarios' results.
 test:
-	@start=$$(date +%s); $(MAKE) --no-print-directory venv collection shellcheck docker; mkdir -p .cache; \
-	  rm -f .cache/make-test-beside.rc; \
-	  setsid bash -c '$(MAKE) --no-print-directory lint unit images > .cache/make-test-beside.log 2>&1; \
-	    echo $$? > .cache/make-test-beside.rc' & \
-	  beside=$$!; trap 'kill -- -$$beside 2>/dev/null || true' EXIT INT TERM; \
-	  c=0; $(MAKE) --no-print-directory conformance || c=$$?; wait; \
-	  cat .cache/make-test-beside.log; \
-	  [ "$$c" -eq 0 ]; [ "$$(cat .cache/make-test-beside.rc)" -eq 0 ]; \
-	  $(MAKE) --no-print-directory molecule; \
+	@start=$$(date +%s); \
+	  $(MAKE) --no-print-directory venv collection shellcheck docker images; \
+	  $(MAKE) --no-print-directory molecule LANE_CHECKS=make:lint,unit,conformance; \
 	  echo $$(( $$(date +%s) - start )) > .cache/make-test-seconds; \
 	  echo "make test: passed in $$(cat .cache/make-test-seconds)s"
 

@@ -107,15 +107,15 @@ MUTANTS = [
          scenario="processes", platform="processes-supervisor12",
          caught_by=["test_a_release_whose_worker_cannot_start_is_rolled_back"]),
     dict(id="excludes-ignored", promise="the working copy's clutter (.git, .env, .venv) stays off the host",
-         file="roles/app_base/tasks/release_code.yml",
+         file="roles/app_base/tasks/release_files.yml",
          old='exclude: "{{ app_base__src_exclude }}"', new="exclude: []",
-         scenario="django_project", platform="django_project-systemd12",
+         scenario="django_project", platform="django_project-supervisor12",
          caught_by=["test_the_working_copys_clutter_is_not_on_the_host"]),
     dict(id="proof-accepts-any-status", promise="the post-deploy proof fails a deploy whose health path answers wrong",
          file="roles/app_base/tasks/health.yml",
          old="status_code: \"{{ app_base__health_status if app_base__health_path else range(100, 500) | list }}\"",
          new="status_code: \"{{ range(100, 600) | list }}\"",
-         scenario="django_project", platform="django_project-systemd12",
+         scenario="django_project", platform="django_project-supervisor12",
          caught_by=["test_a_bad_health_path_fails_the_deploy_naming_the_status"]),
 ]
 

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # make molecule: every scenario with `molecule test`, JOBS at a time (the scenarios use
 # their own containers, so they can run side by side; most of their time is spent waiting).
-#   run-scenarios.sh JOBS SCENARIO[:PLATFORM]...
-# Each scenario's output goes to .cache/molecule-logs/<scenario>.log; a failed scenario's
-# log is printed whole at the end. Exits non-zero when any scenario failed.
+#   run-scenarios.sh JOBS SCENARIO[:PLATFORM]|make:TARGET[,TARGET]...
+# A make:... job runs those make targets in a lane, as a scenario would (make test puts its
+# checks there: lint, unit and conformance take one core, and a lane has one to give).
+# Each job's output goes to .cache/molecule-logs/<scenario>.log (make:... jobs: checks.log);
+# a failed job's log is printed whole at the end. Exits non-zero when any job failed.
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
 
@@ -30,6 +32,13 @@ trap stop_scenarios INT TERM
 
 run() {
   local scenario=${1%%:*} platform=${1#*:}
+  if [ "$scenario" = make ]; then
+    local targets=${platform//,/ }
+    echo "make $targets   (log: $logs/checks.log)"
+    # shellcheck disable=SC2086  # one word per target
+    make --no-print-directory $targets >"$logs/checks.log" 2>&1
+    return
+  fi
   local args=(test -s "$scenario")
   [ "$platform" != "$1" ] && args+=(--platform-name "$scenario-$platform")
   echo "molecule ${args[*]}   (log: $logs/$scenario.log)"
@@ -66,6 +75,7 @@ reap() {  # wait for any one job, record its result
 order=()
 for spec in "$@"; do
   scenario=${spec%%:*}
+  [ "$scenario" = make ] && scenario=checks
   order+=("$scenario")
   while [ "${#pid_of[@]}" -ge "$jobs" ]; do reap; done
   started_at[$scenario]=$(date +%s)

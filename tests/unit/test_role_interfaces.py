@@ -75,42 +75,84 @@ def test_every_entry_point_validates_the_same_options(role):
         assert entry["options"] == specs["main"]["options"]
 
 
-def test_deploy_playbook_passes_every_role_variable_with_the_role_default():
-    """playbooks/tasks/deploy_app.yml maps each variable explicitly; its fallbacks must not drift."""
+DEPLOY_APP = ROOT / "playbooks/tasks/deploy_app.yml"
+
+
+def deploy_app_task(module):
+    (task,) = [t for t in load(DEPLOY_APP) if module in t]
+    return task
+
+
+def resolve(context):
+    """deploy_app.yml's djangoops__vars, rendered natively (as Ansible does) for one app."""
     from jinja2.nativetypes import NativeEnvironment
 
-    (task,) = [t for t in load(ROOT / "playbooks/tasks/deploy_app.yml") if "ansible.builtin.include_role" in t]
+    task = deploy_app_task("ansible.builtin.set_fact")
+    template = task["ansible.builtin.set_fact"]["djangoops__vars"]
+    return NativeEnvironment().from_string(template).render(
+        {"djangoops__defaults": task["vars"]["djangoops__defaults"], "inventory_hostname": "web1",
+         "djangoops__manager": context["djangoops_app"].get("djangoops_manager", "systemd"), **context})
+
+
+def test_deploy_playbook_passes_every_role_variable_as_resolved_once():
+    """playbooks/tasks/deploy_app.yml passes each option explicitly, from the dict it resolves."""
+    mapping = deploy_app_task("ansible.builtin.include_role")["vars"]
     # Private role variables (app_base__*) are the playbook's wiring, not user input.
-    mapping = {k: v for k, v in task["vars"].items() if not k.startswith("djangoops_") and "__" not in k}
-    specs = {name: spec for role in ROLES for name, spec in options(role).items()}
-    assert set(mapping) == set(specs)
-    native = NativeEnvironment()
-
-    def render(template, ctx):
-        value = native.from_string(template).render(ctx)
-        return "" if value is None else value  # an empty native result comes back as None
-
-    context = {"djangoops_app": {}, "djangoops__host": {}, "app_base_name": "shop"}
-    for name, spec in specs.items():
-        if spec.get("required"):
-            continue
-        expected = spec.get("default")
-        if isinstance(expected, str):
-            expected = render(expected, context)
-        rendered = native.from_string(mapping[name]).render(context) if expected is None else render(mapping[name], context)
-        assert rendered == expected, name
-        context_app = {**context, "djangoops_app": {name: "from-app"}, "djangoops__host": {name: "from-host"}}
-        assert render(mapping[name], context_app) == "from-app", name
-        context_host = {**context, "djangoops__host": {name: "from-host"}}
-        assert render(mapping[name], context_host) == "from-host", name
+    passed = {k: v for k, v in mapping.items() if "__" not in k}
+    assert set(passed) == {name for role in ROLES for name in options(role)}
+    for name, value in passed.items():
+        assert value == f"{{{{ djangoops__vars.{name} }}}}", name
 
 
 @pytest.mark.parametrize("role", ROLES)
-def test_deploy_playbook_reads_the_hosts_value_of_every_option(role):
-    """The names whose host values deploy_app.yml reads once per app are the role's options."""
-    (task,) = [t for t in load(ROOT / "playbooks/tasks/deploy_app.yml") if "ansible.builtin.set_fact" in t]
-    words = re.search(r"'([^']*)'", task["vars"]["djangoops__options"][role]).group(1).split()
-    assert sorted(f"{role}_{word}" for word in words) == sorted(options(role))
+def test_deploy_playbook_defaults_are_the_argument_specs(role):
+    """Its defaults must not drift; null where the spec's default is another option's value."""
+    defaults = deploy_app_task("ansible.builtin.set_fact")["vars"]["djangoops__defaults"][role]
+    assert set(defaults) == set(options(role))
+    for name, spec in options(role).items():
+        expected = spec.get("default")
+        if spec.get("required"):
+            continue
+        if isinstance(expected, str) and "{{" in expected:
+            assert defaults[name] is None, name
+        else:
+            assert defaults[name] == expected, name
+
+
+def spec_default(name, **values):
+    (expected,) = [options(role)[name].get("default") for role in ROLES if name in options(role)]
+    if isinstance(expected, str):
+        for key, value in values.items():
+            expected = expected.replace(f"{{{{ {key} }}}}", value)
+    return expected
+
+
+@pytest.mark.parametrize("manager", ["systemd", "supervisor"])
+def test_deploy_playbook_takes_the_apps_value_then_the_hosts_then_the_default(manager):
+    names = [n for role in ROLES for n in options(role) if n != "app_base_name"]
+    other = "django_" + ({"systemd", "supervisor"} - {manager}).pop() + "_"
+    app = {"app_base_name": "shop", "djangoops_manager": manager}
+    host = {name: "from-host" for name in names}
+    both = resolve({"djangoops_app": {**app, **{n: "from-app" for n in names}}, "hostvars": {"web1": host}})
+    assert all(both[n] == "from-app" for n in names)
+    # The host's values of app_base's and the manager's role's options, as that role reads them.
+    from_host = resolve({"djangoops_app": app, "hostvars": {"web1": host}})
+    for name in names:
+        expected = spec_default(name, app_base_name="shop") if name.startswith(other) else "from-host"
+        assert from_host[name] == expected, name
+    defaulted = resolve({"djangoops_app": app, "hostvars": {"web1": {}}})
+    for name in names:
+        assert defaulted[name] == spec_default(name, app_base_name="shop", app_base_group="shop"), name
+    # A default that is another option's value follows that option.
+    grouped = resolve({"djangoops_app": {**app, "app_base_group": "www"}, "hostvars": {"web1": {}}})
+    assert (grouped["app_base_gunicorn_socket_group"], grouped["app_base_user"]) == ("www", "shop")
+    # An app deployed at once reads its parent host's values.
+    parent = resolve({"djangoops_app": app, "djangoops__parent": "web2", "hostvars": {"web1": {}, "web2": host}})
+    assert parent["app_base_src"] == "from-host"
+    # remove.yml and rollback.yml set every app's state and release.
+    overridden = resolve({"djangoops_app": {**app, "app_base_state": "present", "app_base_release": "x"},
+                          "hostvars": {"web1": {}}, "djangoops_state": "absent", "djangoops__release": "previous"})
+    assert (overridden["app_base_state"], overridden["app_base_release"]) == ("absent", "previous")
 
 
 @pytest.mark.parametrize("role", ROLES)

@@ -77,18 +77,11 @@ def is_supervisor(host):
     return "supervisor" in host.backend.host
 
 
-def debian12_only(host):
-    """A failure each manager's role handles: once per manager (Debian 12); Debian 13 runs
-    the deploy proofs."""
-    if "systemd13" in host.backend.host:
-        pytest.skip("once per manager, on Debian 12")
-
-
 def once(host):
     """app_base's own refusals and failures, before or beside what the manager does: the same
-    under either manager and image, so proven once (systemd, Debian 12)."""
-    if host.backend.host != "django_project-systemd12":
-        pytest.skip("app_base's behaviour, the same under either manager: once, on systemd12")
+    under either manager and image, so proven once (systemd, Debian 13)."""
+    if host.backend.host != "django_project-systemd13":
+        pytest.skip("app_base's behaviour, the same under either manager: once, on systemd13")
 
 
 def master_of(host, app):
@@ -213,7 +206,6 @@ def test_gunicorn_settings_reach_the_server(host):
 
 
 def test_a_bad_health_path_fails_the_deploy_naming_the_status(host):
-    debian12_only(host)
     run = run_playbook(host, SCENARIO / "converge.yml", "-e", json.dumps(
         {"djangoops_apps": [{"app_base_name": "site", "app_base_src": str(WORKING_COPY), "app_base_wsgi_app": "mysite.wsgi",
                              "app_base_env": {"DJANGO_SECRET_KEY": SECRET, "DJANGO_ALLOWED_HOSTS": "www.example.com,.example.com",
@@ -346,8 +338,6 @@ def readme_inventory():
 
 def test_the_readme_quick_start_deploys_as_written(host, tmp_path):
     """The README's inventory, its hosts replaced by this container, deploys its app."""
-    if "systemd13" in host.backend.host:
-        pytest.skip("once per manager, on Debian 12")
     inventory = readme_inventory()
     group = "web_supervisor" if is_supervisor(host) else "web_systemd"
     for name, child in inventory["all"]["children"].items():
