@@ -190,8 +190,10 @@ unit: venv collection
 	pytest -q tests/unit
 
 # The lanes' jobs: each scenario (on Debian 12 alone if in ONE_IMAGE), and $(LANE_CHECKS)
-# (make:target,...) after multi_app, where a job of its length keeps the two lanes even.
-lane_jobs = $(foreach s,$(SCENARIOS),$(s)$(if $(filter $(s),$(ONE_IMAGE)),:debian12)$(if $(filter $(s),multi_app), $(LANE_CHECKS)))
+# (make:target,...) after multi_app, where a job of its length keeps the two lanes even, or
+# last when SCENARIOS has no multi_app.
+lane_jobs = $(foreach s,$(SCENARIOS),$(s)$(if $(filter $(s),$(ONE_IMAGE)),:debian12)$(if $(filter $(s),multi_app), $(LANE_CHECKS))) \
+	$(if $(filter multi_app,$(SCENARIOS)),,$(LANE_CHECKS))
 
 molecule: venv collection images
 	@scripts/run-scenarios.sh $(MOLECULE_JOBS) $(lane_jobs)

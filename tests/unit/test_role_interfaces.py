@@ -88,10 +88,11 @@ def resolve(context):
     from jinja2.nativetypes import NativeEnvironment
 
     task = deploy_app_task("ansible.builtin.set_fact")
-    template = task["ansible.builtin.set_fact"]["djangoops__vars"]
-    return NativeEnvironment().from_string(template).render(
-        {"djangoops__defaults": task["vars"]["djangoops__defaults"], "inventory_hostname": "web1",
-         "djangoops__manager": context["djangoops_app"].get("djangoops_manager", "systemd"), **context})
+    native = NativeEnvironment()
+    context = {"djangoops__defaults": task["vars"]["djangoops__defaults"], "inventory_hostname": "web1", **context}
+    # The task's own choice of the manager (the app's, else the host's djangoops_manager).
+    context["djangoops__manager"] = native.from_string(task["vars"]["djangoops__manager"]).render(context)
+    return native.from_string(task["ansible.builtin.set_fact"]["djangoops__vars"]).render(context)
 
 
 def test_deploy_playbook_passes_every_role_variable_as_resolved_once():
@@ -146,6 +147,13 @@ def test_deploy_playbook_takes_the_apps_value_then_the_hosts_then_the_default(ma
     # A default that is another option's value follows that option.
     grouped = resolve({"djangoops_app": {**app, "app_base_group": "www"}, "hostvars": {"web1": {}}})
     assert (grouped["app_base_gunicorn_socket_group"], grouped["app_base_user"]) == ("www", "shop")
+    # The host's djangoops_manager picks whose options the host's values are read for.
+    by_host = resolve({"djangoops_app": {"app_base_name": "shop"}, "djangoops_manager": manager, "hostvars": {"web1": host}})
+    assert all(by_host[n] == from_host[n] for n in names)
+    # An app's null is its value (e.g. django_supervisor_http_server_enabled: null, "auto").
+    nulls = resolve({"djangoops_app": {**app, "django_supervisor_http_server_enabled": None, "app_base_src": None},
+                     "hostvars": {"web1": host}})
+    assert nulls["django_supervisor_http_server_enabled"] is None and nulls["app_base_src"] is None
     # An app deployed at once reads its parent host's values.
     parent = resolve({"djangoops_app": app, "djangoops__parent": "web2", "hostvars": {"web1": {}, "web2": host}})
     assert parent["app_base_src"] == "from-host"
