@@ -236,12 +236,3 @@ def run_script_has_exec(host, run=SAMPLE_RUN):
 def started_by_bash_running_the_run_script(host, pid, run=SAMPLE_RUN):
     args = cmdline(host, pid)
     return Path(args[0]).name == "bash" and run in args
-
-
-def refusal_on_debian12_only(host):
-    """A refusal decided before any change (bad input, a name the host already uses) does not
-    depend on the image: proved on Debian 12, while Debian 13 runs the behaviour tests."""
-    import pytest
-
-    if host.backend.host.endswith("13"):  # <scenario>-debian13, <scenario>-systemd13
-        pytest.skip("a refusal before any change: proved on Debian 12")

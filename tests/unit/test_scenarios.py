@@ -17,7 +17,9 @@ def test_make_runs_every_scenario():
 
 
 def test_one_image_scenarios_exist():
-    assert set(make_list("ONE_IMAGE")) <= set(make_list("SCENARIOS"))
+    one, on_13 = set(make_list("ONE_IMAGE")), set(make_list("ON_DEBIAN13"))
+    assert one | on_13 <= set(make_list("SCENARIOS"))
+    assert not one & on_13
 
 
 def test_every_scenario_has_tests():

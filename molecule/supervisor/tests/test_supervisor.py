@@ -9,7 +9,7 @@ import pytest
 from helpers import (
     CANARY_SECRET, NO_GUNICORN, TRICKY_ENV, children, cmdline, env_via_http, get, gunicorn_pids, is_gunicorn_master,
     listening, ppid, redeploy, remote_python, wait_until, workers_are_children_of, run_script_has_exec,
-    started_by_bash_running_the_run_script, run_playbook, refusal_on_debian12_only,
+    started_by_bash_running_the_run_script, run_playbook,
 )
 
 BASE = "http://127.0.0.1:8000"
@@ -338,7 +338,6 @@ HOST_STATE = (
 def test_a_name_the_host_already_uses_is_refused_before_any_change(host, name, fragment):
     """Another program's file (the converge's `other`), supervisorctl's keyword and a system
     account: refused naming what is in the way, the host as it was, `other` still running."""
-    refusal_on_debian12_only(host)
     assert host.file("/etc/supervisor/conf.d/other.conf").exists  # the fixture's foreign program
     before, other = host.check_output(HOST_STATE), host.check_output("supervisorctl pid other")
     run = run_playbook(host, Path(__file__).resolve().parents[2] / "resources" / "foreign_name.yml",
@@ -363,7 +362,6 @@ def test_a_name_the_host_already_uses_is_refused_before_any_change(host, name, f
 def test_supervisord_config_injection_and_a_remote_http_server_are_refused(host, extra, fragment):
     """A user name that would end its line and add a program run as root, and Supervisor's
     HTTP server on every interface: refused before any change, the other programs running."""
-    refusal_on_debian12_only(host)
     before, other = host.check_output(HOST_STATE), host.check_output("supervisorctl pid other")
     run = run_playbook(host, Path(__file__).resolve().parents[2] / "resources" / "foreign_name.yml",
                        "-e", "foreign_name=injected", "-e", "foreign_manager=supervisor", "-e", json.dumps(extra))
