@@ -58,7 +58,7 @@ venv: $(STAMP)
 
 # A venv at $(1) from the requirements file $(2), stamped with the checksum of that file and
 # of the interpreter's path (venv_stamp). Byte-compiled by hand: pip would compile every one of
-# the `ansible` package's collections (about 20,000 files, 35 s of a fresh clone's make test),
+# the `ansible` package's collections (about 14,000 modules: `make venv` took 45 s, now 23 s),
 # of which the suite imports three; the rest of the venv is compiled, as every process of the
 # suite imports from it (PYTHONDONTWRITEBYTECODE: nothing is compiled later).
 define make_venv
