@@ -38,8 +38,8 @@ ONE_IMAGE := supervisor_http switch multi_app collection_install faults app_base
 # The managers' own scenarios: on Debian 13, the current stable. Debian 12 runs each manager
 # in faults, releases, multi_app and switch, Supervisor also in django_project and processes.
 ON_DEBIAN13 := systemd supervisor
-platform_of = $(if $(filter $(1),$(ONE_IMAGE)),--platform-name $(1)-debian12)$(if $(filter $(1),$(ON_DEBIAN13)),--platform-name $(1)-debian13)
 image_of = $(if $(filter $(1),$(ONE_IMAGE)),:debian12)$(if $(filter $(1),$(ON_DEBIAN13)),:debian13)
+platform_of = $(if $(call image_of,$(1)),--platform-name $(1)-$(subst :,,$(call image_of,$(1))))
 
 .PHONY: help venv collection docker images lint unit molecule scenario test mutants bench build demo demo-clean clean \
 	conformance sanity units-layout ansible-test-tree ansible-test-pip shellcheck docs-lint docs galaxy-import ee-context
