@@ -213,21 +213,16 @@ def test_a_crash_loop_ends_and_the_deploy_says_why(host, manager):
     assert not host.user(name).exists
 
 
-def test_check_mode_on_the_deployed_host_reports_no_change(host):
+def release_three(host):
+    """Both apps' entries with SAMPLE_RELEASE=three: a real change after the redeploy tests."""
     entries = [app_vars(host, m) for m in sorted(APPS)]
-    # The redeploy tests left their new values; deploy them again, then check.
-    run = deploy(host, *entries)
-    assert run.returncode == 0, run.stdout[-3000:]
-    run = deploy(host, *entries, args=("--check",))
-    assert run.returncode == 0, run.stdout[-3000:]
-    recap = run.stdout.split("PLAY RECAP")[-1]
-    assert "changed=0" in recap and "failed=0" in recap, recap
+    for entry in entries:
+        entry["app_base_env"]["SAMPLE_RELEASE"] = "three"
+    return entries
 
 
 def test_the_canary_secret_never_shows(host):
-    entries = [app_vars(host, m) for m in sorted(APPS)]
-    for entry in entries:
-        entry["app_base_env"]["SAMPLE_RELEASE"] = "three"  # a real change, so --diff has something to show
+    entries = release_three(host)  # a real change, so --diff has something to show
     # -vvv: every module's arguments are printed (as AWX and a log_path keep them).
     run = deploy(host, *entries, args=("-vvv", "--diff"))
     assert run.returncode == 0, run.stdout[-3000:]
@@ -242,3 +237,13 @@ def test_the_canary_secret_never_shows(host):
     leaks = [where for where, text in places.items() if CANARY_SECRET in text]
     assert leaks == []
     assert CANARY_SECRET in host.check_output("cat /srv/sysapp/.env"), "the canary is really deployed"
+
+
+def test_check_mode_on_the_deployed_host_reports_no_change(host):
+    """Check mode against what the test above deployed (no deploy of its own: a run saved)."""
+    for app in ("sysapp", "supapp"):
+        assert 'SAMPLE_RELEASE="three"' in host.check_output(f"cat /srv/{app}/.env"), "the test above did not deploy"
+    run = deploy(host, *release_three(host), args=("--check",))
+    assert run.returncode == 0, run.stdout[-3000:]
+    recap = run.stdout.split("PLAY RECAP")[-1]
+    assert "changed=0" in recap and "failed=0" in recap, recap
