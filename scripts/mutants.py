@@ -91,7 +91,7 @@ MUTANTS = [
          scenario="app_base", platform="app_base-debian12",
          caught_by=["test_the_projects_build_and_manage_commands_run_as_the_app_user_without_roots_env"]),
     dict(id="failure-report-unmasked", promise="a failure report masks the app's secrets",
-         file="roles/app_base/tasks/main.yml",
+         file="roles/app_base/tasks/deploy.yml",
          old='msg: "{{ app_base__redacted }}"', new='msg: "{{ app_base__redact_text }}"',
          scenario="app_base", platform="app_base-debian12",
          caught_by=["test_a_failure_report_masks_the_apps_secrets_and_url_tokens"]),
