@@ -46,7 +46,7 @@ platform_of = $(if $(call image_of,$(1)),--platform-name $(1)-$(subst :,,$(call 
 
 help:
 	@echo "make demo        deploy the sample app into a local container and print how to reach it"
-	@echo "make test        yamllint, ansible-lint, unit tests, ecosystem checks, then every Molecule scenario"
+	@echo "make test        yamllint, ansible-lint, ecosystem checks (with the unit tests), every Molecule scenario"
 	@echo "make scenario SCENARIO=name   one Molecule scenario (molecule test)"
 	@echo "make mutants     break one README promise at a time, show which test catches it (slow, not in make test)"
 	@echo "make bench       benchmarks: converge times, kill -9 recovery, requests lost (prints figures)"
@@ -217,9 +217,9 @@ scenario: venv collection images
 # The wall time goes to .cache/make-test-seconds, for `make bench` to report.
 # The set-up first (venvs, Docker, the images: shellcheck and Docker before the images, as two
 # apt-get at once would fight over dpkg's lock), then the scenarios in their two lanes, with
-# the checks (lint, unit, conformance) as one more job in a lane: before the scenarios they
-# kept one core of two idle for about 3 minutes (docs/BENCHMARKS.md). A failed check fails
-# make test, at the end with the scenarios' results.
+# the checks (lint, conformance: its ansible-test units runs make unit's tests) as one more
+# job in a lane: before the scenarios they kept one core of two idle for about 3 minutes
+# (docs/BENCHMARKS.md). A failed check fails make test, at the end with the scenarios' results.
 test:
 	@start=$$(date +%s); \
 	  $(MAKE) --no-print-directory venv collection shellcheck docker images; \
